@@ -1,0 +1,211 @@
+"""The allocation domain: plain data and errors, with no Django import.
+
+Everything the pure methods in `allocation.methods` read and return is here:
+a snapshot of a lot, a line's demand, a pick, an order's outcome, and the
+domain errors, which carry the data the API and the admin need to explain them.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+from fractions import Fraction
+
+COST_PLACES = Decimal("0.0001")
+MONEY_PLACES = Decimal("0.01")
+
+
+def round_cost(value: Decimal) -> Decimal:
+    """Round an exact cost to the 4 places of a unit cost, half up."""
+    return value.quantize(COST_PLACES, rounding=ROUND_HALF_UP)
+
+
+def round_money(value: Decimal) -> Decimal:
+    """Round an amount to cents, half up."""
+    return value.quantize(MONEY_PLACES, rounding=ROUND_HALF_UP)
+
+
+def fraction_to_cost(value: Fraction) -> Decimal:
+    """Round an exact fraction (an average) half up to a 4-place unit cost."""
+    scaled = value * 10_000
+    q, r = divmod(scaled.numerator, scaled.denominator)
+    if 2 * r >= scaled.denominator:
+        q += 1
+    return Decimal(q).scaleb(-4)
+
+
+def amount_of(quantity: int, unit_cost: Decimal) -> Decimal:
+    """Return round(quantity × unit_cost, 2) as ALLOCATION.md defines an amount."""
+    return round_money(quantity * unit_cost)
+
+
+@dataclass(frozen=True, slots=True)
+class LotSnapshot:
+    """A lot as a run sees it: `available` is quantity less active allocations."""
+
+    id: int
+    item_id: int
+    available: int
+    unit_cost: Decimal
+    received_on: date | None = None
+    eta: date | None = None
+    expires_on: date | None = None
+    reference: str = ""
+
+    def is_expired(self, at: date) -> bool:
+        return self.expires_on is not None and self.expires_on < at
+
+    def is_in_stock(self, at: date) -> bool:
+        return self.received_on is not None and self.received_on <= at
+
+
+@dataclass(frozen=True, slots=True)
+class LineDemand:
+    """What a line still needs: `quantity` is ordered less already allocated."""
+
+    line_id: int
+    order_id: int
+    item_id: int
+    quantity: int
+    lot_id: int | None = None
+    ordered: int | None = None
+
+    @property
+    def ordered_quantity(self) -> int:
+        return self.quantity if self.ordered is None else self.ordered
+
+
+@dataclass(frozen=True, slots=True)
+class OrderDemand:
+    """An order's lines, in line-id order, as the run will serve them."""
+
+    order_id: int
+    lines: tuple[LineDemand, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Pick:
+    """One allocation: `quantity` units of `lot_id` for `line_id` at `unit_cost`."""
+
+    line_id: int
+    order_id: int
+    item_id: int
+    lot_id: int
+    quantity: int
+    unit_cost: Decimal
+    amount: Decimal
+    cost_final: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Shortfall:
+    """A line that the run could not fill: how much is still missing, and why."""
+
+    line_id: int
+    item_id: int
+    requested: int
+    allocated: int
+    reason: str = ""
+
+    @property
+    def short(self) -> int:
+        return self.requested - self.allocated
+
+
+class OutcomeStatus:
+    ALLOCATED = "allocated"
+    PARTIAL = "partial"
+    NOT_ALLOCATED = "not_allocated"
+    SKIPPED = "skipped"
+
+
+@dataclass(slots=True)
+class OrderOutcome:
+    """What a run did for one order."""
+
+    order_id: int
+    status: str
+    quantity: int = 0
+    amount: Decimal = Decimal("0.00")
+    shortfalls: list[Shortfall] = field(default_factory=list)
+    reason: str = ""
+
+
+@dataclass(slots=True)
+class Plan:
+    """Everything a run decided: picks in serving order and one outcome per order."""
+
+    picks: list[Pick] = field(default_factory=list)
+    outcomes: list[OrderOutcome] = field(default_factory=list)
+
+
+# --- Errors -----------------------------------------------------------------
+
+class DomainError(Exception):
+    """A business rule refused the request. Subclasses say how (400/404/409)."""
+
+    default_message = "The request breaks a business rule."
+
+    def __init__(self, message: str | None = None, **data: object) -> None:
+        self.message = message or self.default_message
+        self.data = data
+        super().__init__(self.message)
+
+
+class InvalidInput(DomainError):
+    """A parameter is wrong: `field` names it (maps to 400)."""
+
+    def __init__(self, message: str, *, field: str, **data: object) -> None:
+        super().__init__(message, **data)
+        self.field = field
+
+
+class UnknownMethod(InvalidInput):
+    def __init__(self, name: object) -> None:
+        super().__init__(f'"{name}" is not an allocation method.', field="method", name=str(name))
+
+
+class NotFound(DomainError):
+    """Something named by the request does not exist (maps to 404)."""
+
+    default_message = "Not found."
+
+
+class Conflict(DomainError):
+    """The request clashes with the current state (maps to 409)."""
+
+    default_message = "The request conflicts with the current state."
+
+
+class InsufficientStock(Conflict):
+    """An all-or-nothing request cannot be filled; `shortfalls` says by how much."""
+
+    default_message = "Not enough stock to fill the order."
+
+    def __init__(self, shortfalls: list[Shortfall], message: str | None = None, **data: object) -> None:
+        super().__init__(message, **data)
+        self.shortfalls = shortfalls
+
+
+class LotOverAllocated(Conflict):
+    """A lot edit would leave less than is allocated from it; `orders` hold it."""
+
+    def __init__(self, reference: str, allocated: int, orders: list[str], message: str | None = None) -> None:
+        super().__init__(
+            message or (
+                f"Lot {reference} has {allocated} units allocated to orders "
+                f"{', '.join(orders)}; release them first."
+            ),
+            lot=reference, allocated=allocated, orders=orders,
+        )
+        self.orders = orders
+
+
+class PeriodNotEnded(InvalidInput):
+    def __init__(self, period: str) -> None:
+        super().__init__(f"Period {period} has not ended yet.", field="period", period=period)
+
+
+class PeriodClosed(Conflict):
+    def __init__(self, period: str, message: str | None = None) -> None:
+        super().__init__(message or f"Period {period} is closed.", period=period)

@@ -1,0 +1,122 @@
+"""An item's stock history and the averages that follow it (pure, no Django).
+
+The moving average (移動平均法) and the total/periodic average (総平均法)
+follow the item's whole history, expired lots included. Averages are carried
+exactly as fractions; rounding happens once, when a unit cost is handed out.
+
+History events are dated as ALLOCATION.md says: a receipt on its lot's
+`received_on`; an issue on its allocation date or its lot's `received_on` if
+later (an issue from a lot not received yet is not in the history); a release
+on its release date, never before its issue. On one date receipts come first.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from fractions import Fraction
+
+RECEIPT, ISSUE, RELEASE = 0, 1, 2
+
+
+@dataclass(frozen=True, slots=True)
+class StockEvent:
+    on: date
+    kind: int
+    quantity: int
+    unit_cost: Decimal = Decimal(0)
+
+
+def issue_events(
+    quantity: int, allocated_on: date, lot_received_on: date | None, released_on: date | None,
+) -> list[StockEvent]:
+    """Return the history events of one allocation result (none if its lot is not received)."""
+    if lot_received_on is None:
+        return []
+    issued = max(allocated_on, lot_received_on)
+    events = [StockEvent(issued, ISSUE, quantity)]
+    if released_on is not None:
+        events.append(StockEvent(max(released_on, issued), RELEASE, quantity))
+    return events
+
+
+def _in_date_order(events: Iterable[StockEvent]) -> list[StockEvent]:
+    return sorted(events, key=lambda e: (e.on, e.kind != RECEIPT))
+
+
+class MovingAverage:
+    """A running moving average, fed one event at a time in date order."""
+
+    __slots__ = ("on_hand", "average")
+
+    def __init__(self) -> None:
+        self.on_hand = 0
+        self.average: Fraction | None = None
+
+    def apply(self, event: StockEvent) -> None:
+        if event.kind == RECEIPT:
+            value = Fraction(event.unit_cost) * event.quantity
+            held = (self.average or 0) * self.on_hand
+            total = self.on_hand + event.quantity
+            if total > 0:
+                self.average = (held + value) / total
+            self.on_hand = total
+        elif event.kind == ISSUE:
+            self.on_hand -= event.quantity
+        else:
+            self.on_hand += event.quantity
+
+
+def moving_average(events: Iterable[StockEvent], at: date) -> Fraction | None:
+    """Return the moving average in force at `at` (events dated after it ignored)."""
+    book = MovingAverage()
+    for event in _in_date_order(e for e in events if e.on <= at):
+        book.apply(event)
+    return book.average
+
+
+def month_start(day: date) -> date:
+    return day.replace(day=1)
+
+
+def year_start(day: date) -> date:
+    return day.replace(month=1, day=1)
+
+
+def periodic_average(
+    events: Iterable[StockEvent],
+    at: date,
+    *,
+    period_start: Callable[[date], date] = month_start,
+    final: bool = False,
+) -> Fraction | None:
+    """Return the total average of the period holding `at`.
+
+    Earlier periods count with all their receipts; in the period itself only
+    receipts on or before `at` count, unless `final` (the period is closing).
+    """
+    target = period_start(at)
+    periods: dict[date, list[StockEvent]] = {}
+    for event in events:
+        start = period_start(event.on)
+        if start < target or (start == target and (final or event.on <= at)):
+            periods.setdefault(start, []).append(event)
+    average: Fraction | None = None
+    on_hand = 0
+    for start in sorted(periods):
+        receipts_qty = 0
+        receipts_value = Fraction(0)
+        moved = 0
+        for event in periods[start]:
+            if event.kind == RECEIPT:
+                receipts_qty += event.quantity
+                receipts_value += Fraction(event.unit_cost) * event.quantity
+            elif event.kind == ISSUE:
+                moved -= event.quantity
+            else:
+                moved += event.quantity
+        if on_hand + receipts_qty > 0:
+            average = ((average or 0) * on_hand + receipts_value) / (on_hand + receipts_qty)
+        on_hand += receipts_qty + moved
+    return average

@@ -1,0 +1,291 @@
+"""The allocation methods: which lots a line draws from, and at what unit cost.
+
+Pure Python over the dataclasses of `allocation.domain`; no Django import.
+Every method except SPECIFIC takes in-stock lots (received on or before the
+run's date D, not expired) in its own order, then, if inbound lots are allowed,
+lots not received yet by ETA (empty ETA last). Ties break on lot id.
+
+- FIFO (先入先出法): oldest `received_on` first; each pick at its lot's cost.
+- LIFO (後入先出法): newest `received_on` first; each pick at its lot's cost.
+- SPECIFIC (個別法): only the lot named on the line; at that lot's cost.
+- AVERAGE (平均法): oldest first; every pick of a line at the weighted average
+  of the item's in-stock, unexpired lots over their available quantities,
+  taken just before the line.
+- TOTAL_AVERAGE (総平均法): oldest first; every pick at the item's periodic
+  average for the period holding D (provisional until the period is closed).
+- MOVING_AVERAGE (移動平均法): oldest first; every pick at the item's moving
+  average in force at D.
+- FEFO: earliest `expires_on` first (no expiry last), then oldest; lot's cost.
+- LAST_PURCHASE (最終仕入原価法): oldest first; every pick at the cost of the
+  item's most recently received lot at D.
+
+Where an average cannot be formed, each pick is costed at its lot's own cost.
+The averages that follow an item's whole history (moving, total) and the last
+purchase cost are worked out by the caller (see `allocation.history`) and
+passed in as `item_costs`; they do not change during a run.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from fractions import Fraction
+
+from allocation.domain import (
+    LineDemand,
+    LotSnapshot,
+    OrderDemand,
+    OrderOutcome,
+    OutcomeStatus,
+    Pick,
+    Plan,
+    Shortfall,
+    UnknownMethod,
+    amount_of,
+    fraction_to_cost,
+)
+
+_FAR_FUTURE = date.max
+
+
+def _received_key(lot: LotSnapshot) -> tuple:
+    return (lot.received_on or _FAR_FUTURE, lot.id)
+
+
+def _newest_key(lot: LotSnapshot) -> tuple:
+    return (-(lot.received_on or _FAR_FUTURE).toordinal(), lot.id)
+
+
+def _expiry_key(lot: LotSnapshot) -> tuple:
+    return (lot.expires_on or _FAR_FUTURE, lot.received_on or _FAR_FUTURE, lot.id)
+
+
+def _inbound_key(lot: LotSnapshot) -> tuple:
+    return (lot.eta is None, lot.eta or _FAR_FUTURE, lot.id)
+
+
+@dataclass(frozen=True, slots=True)
+class AllocationMethod:
+    """A method is an in-stock sort order plus a way of costing a line."""
+
+    name: str
+    in_stock_key: Callable[[LotSnapshot], tuple]
+    # "lot": each pick at its lot's cost; "average": the running in-stock average;
+    # "item": the per-item figure the caller passes in `item_costs`.
+    costing: str = "lot"
+    named_lot_only: bool = False
+    provisional: bool = False
+
+
+REGISTRY: dict[str, AllocationMethod] = {
+    m.name: m
+    for m in (
+        AllocationMethod("FIFO", _received_key),
+        AllocationMethod("LIFO", _newest_key),
+        AllocationMethod("SPECIFIC", _received_key, named_lot_only=True),
+        AllocationMethod("AVERAGE", _received_key, costing="average"),
+        AllocationMethod("TOTAL_AVERAGE", _received_key, costing="item", provisional=True),
+        AllocationMethod("MOVING_AVERAGE", _received_key, costing="item"),
+        AllocationMethod("FEFO", _expiry_key),
+        AllocationMethod("LAST_PURCHASE", _received_key, costing="item"),
+    )
+}
+
+
+def get_method(name: object) -> AllocationMethod:
+    """Return the method registered under `name`, or raise UnknownMethod."""
+    try:
+        return REGISTRY[str(name)]
+    except KeyError:
+        raise UnknownMethod(name) from None
+
+
+class _ItemBook:
+    """The lots of one item during a run, in the order the method takes them."""
+
+    __slots__ = ("lots", "available", "start", "stock_qty", "stock_value", "in_stock")
+
+    def __init__(self, lots: list[LotSnapshot], in_stock: set[int]) -> None:
+        self.lots = lots
+        self.available = {lot.id: lot.available for lot in lots}
+        self.in_stock = in_stock
+        self.start = 0
+        self.stock_qty = 0
+        self.stock_value = Decimal(0)
+        for lot in lots:
+            if lot.id in in_stock:
+                self.stock_qty += lot.available
+                self.stock_value += lot.available * lot.unit_cost
+
+    def take(self, lot: LotSnapshot, quantity: int) -> None:
+        self.available[lot.id] -= quantity
+        if lot.id in self.in_stock:
+            self.stock_qty -= quantity
+            self.stock_value -= quantity * lot.unit_cost
+
+    def put_back(self, lot: LotSnapshot, quantity: int) -> None:
+        self.take(lot, -quantity)
+        self.start = 0
+
+    def average(self) -> Decimal | None:
+        return fraction_to_cost(Fraction(self.stock_value) / self.stock_qty) if self.stock_qty > 0 else None
+
+
+class Allocator:
+    """Serve orders one by one, in the order given, from one set of lots."""
+
+    def __init__(
+        self,
+        method: AllocationMethod,
+        lots: Iterable[LotSnapshot],
+        *,
+        as_of: date,
+        allow_inbound: bool = True,
+        item_costs: Mapping[int, Decimal | None] | None = None,
+    ) -> None:
+        self.method = method
+        self.as_of = as_of
+        self.allow_inbound = allow_inbound
+        self.item_costs = item_costs or {}
+        self.lots_by_id: dict[int, LotSnapshot] = {}
+        self.books: dict[int, _ItemBook] = {}
+        self._build_books(lots)
+
+    def _build_books(self, lots: Iterable[LotSnapshot]) -> None:
+        stock: dict[int, list[LotSnapshot]] = {}
+        inbound: dict[int, list[LotSnapshot]] = {}
+        for lot in lots:
+            self.lots_by_id[lot.id] = lot
+            if lot.available <= 0 or lot.is_expired(self.as_of):
+                continue
+            target = stock if lot.is_in_stock(self.as_of) else inbound
+            target.setdefault(lot.item_id, []).append(lot)
+        for item_id in stock.keys() | inbound.keys():
+            ordered = sorted(stock.get(item_id, ()), key=self.method.in_stock_key)
+            in_stock_ids = {lot.id for lot in ordered}
+            if self.allow_inbound:
+                ordered += sorted(inbound.get(item_id, ()), key=_inbound_key)
+            self.books[item_id] = _ItemBook(ordered, in_stock_ids)
+
+    # -- serving -------------------------------------------------------------
+
+    def serve(self, order: OrderDemand, *, allow_partial: bool = True) -> tuple[list[Pick], OrderOutcome]:
+        """Allocate an order's lines; undo it all if a line falls short and partial is off."""
+        picks: list[Pick] = []
+        shortfalls: list[Shortfall] = []
+        open_lines = [line for line in order.lines if line.quantity > 0]
+        for line in open_lines:
+            line_picks, reason = self._serve_line(line)
+            picks += line_picks
+            got = sum(p.quantity for p in line_picks)
+            if got < line.quantity:
+                shortfalls.append(Shortfall(line.line_id, line.item_id, line.quantity, got, reason))
+        if shortfalls and not allow_partial:
+            self._undo(picks)
+            shortfalls = [Shortfall(s.line_id, s.item_id, s.requested, 0, s.reason) for s in shortfalls]
+            return [], OrderOutcome(
+                order.order_id, OutcomeStatus.SKIPPED, shortfalls=shortfalls,
+                reason="not every line can be filled",
+            )
+        quantity = sum(p.quantity for p in picks)
+        amount = sum((p.amount for p in picks), Decimal("0.00"))
+        already = sum(line.ordered_quantity - line.quantity for line in order.lines)
+        if not shortfalls:
+            status = OutcomeStatus.ALLOCATED
+        elif quantity + already > 0:
+            status = OutcomeStatus.PARTIAL
+        else:
+            status = OutcomeStatus.NOT_ALLOCATED
+        reason = "already allocated" if not open_lines else (shortfalls[0].reason if shortfalls else "")
+        return picks, OrderOutcome(order.order_id, status, quantity, amount, shortfalls, reason)
+
+    def _serve_line(self, line: LineDemand) -> tuple[list[Pick], str]:
+        if self.method.named_lot_only:
+            candidates, reason = self._named_lot(line)
+        else:
+            candidates, reason = self._candidates(line.item_id), "not enough stock"
+        book = self.books.get(line.item_id)
+        if book is None or not candidates:
+            return [], reason
+        cost = self._line_cost(book, line)
+        picks: list[Pick] = []
+        wanted = line.quantity
+        for lot in candidates:
+            free = book.available[lot.id]
+            if free <= 0:
+                continue
+            take = free if free < wanted else wanted
+            unit_cost = lot.unit_cost if cost is None else cost
+            picks.append(Pick(
+                line.line_id, line.order_id, line.item_id, lot.id, take, unit_cost,
+                amount_of(take, unit_cost), not self.method.provisional,
+            ))
+            book.take(lot, take)
+            wanted -= take
+            if wanted == 0:
+                break
+        return picks, reason
+
+    def _candidates(self, item_id: int) -> list[LotSnapshot]:
+        book = self.books.get(item_id)
+        if book is None:
+            return []
+        lots, available, start = book.lots, book.available, book.start
+        while start < len(lots) and available[lots[start].id] <= 0:
+            start += 1
+        book.start = start
+        return lots[start:]
+
+    def _named_lot(self, line: LineDemand) -> tuple[list[LotSnapshot], str]:
+        if line.lot_id is None:
+            return [], "no lot named"
+        lot = self.lots_by_id.get(line.lot_id)
+        if lot is None:
+            return [], "the named lot has nothing available"
+        label = lot.reference or f"#{lot.id}"
+        if lot.item_id != line.item_id:
+            return [], f"lot {label} is of another item"
+        if lot.is_expired(self.as_of):
+            return [], f"lot {label} is expired"
+        if not lot.is_in_stock(self.as_of) and not self.allow_inbound:
+            return [], f"lot {label} is not received yet"
+        book = self.books.get(line.item_id)
+        if book is None or lot.id not in book.available:
+            return [], f"lot {label} has nothing available"
+        return [lot], f"not enough stock in lot {label}"
+
+    def _line_cost(self, book: _ItemBook, line: LineDemand) -> Decimal | None:
+        if self.method.costing == "average":
+            return book.average()
+        if self.method.costing == "item":
+            return self.item_costs.get(line.item_id)
+        return None
+
+    def _undo(self, picks: list[Pick]) -> None:
+        for pick in picks:
+            self.books[pick.item_id].put_back(self.lots_by_id[pick.lot_id], pick.quantity)
+
+
+def allocate(
+    method: str | AllocationMethod,
+    orders: Iterable[OrderDemand],
+    lots: Iterable[LotSnapshot],
+    *,
+    as_of: date,
+    allow_partial: bool = True,
+    allow_inbound: bool = True,
+    item_costs: Mapping[int, Decimal | None] | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> Plan:
+    """Serve `orders` in the order given from `lots` and return every pick and outcome."""
+    spec = method if isinstance(method, AllocationMethod) else get_method(method)
+    allocator = Allocator(spec, lots, as_of=as_of, allow_inbound=allow_inbound, item_costs=item_costs)
+    plan = Plan()
+    for order in orders:
+        picks, outcome = allocator.serve(order, allow_partial=allow_partial)
+        plan.picks += picks
+        plan.outcomes.append(outcome)
+        if progress is not None:
+            progress(1)
+    return plan

@@ -1,0 +1,149 @@
+"""Allocation runs, their results, and closed total-average periods."""
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from orders.models import Order, OrderLine
+from stock.models import Item, Lot
+
+
+class Method(models.TextChoices):
+    FIFO = "FIFO", _("First in, first out (FIFO)")
+    LIFO = "LIFO", _("Last in, first out (LIFO)")
+    AVERAGE = "AVERAGE", _("Average (weighted, at the line)")
+    SPECIFIC = "SPECIFIC", _("Specific identification")
+    TOTAL_AVERAGE = "TOTAL_AVERAGE", _("Total (periodic) average")
+    MOVING_AVERAGE = "MOVING_AVERAGE", _("Moving average")
+    FEFO = "FEFO", _("First expired, first out (FEFO)")
+    LAST_PURCHASE = "LAST_PURCHASE", _("Last purchase price")
+
+
+class Policy(models.TextChoices):
+    ORDER_DATE = "order_date", _("Order date (oldest first)")
+    PRIORITY = "priority", _("Priority (highest first)")
+    CUSTOMER_SCORE = "customer_score", _("Customer score (best first)")
+
+
+class RunStatus(models.TextChoices):
+    QUEUED = "queued", _("Queued")
+    RUNNING = "running", _("Running")
+    DONE = "done", _("Done")
+    FAILED = "failed", _("Failed")
+
+
+class AllocationRun(models.Model):
+    method = models.CharField(_("method"), max_length=20, choices=Method.choices)
+    policy = models.CharField(_("policy"), max_length=20, choices=Policy.choices, default=Policy.ORDER_DATE)
+    as_of = models.DateField(_("as of"))
+    allow_partial = models.BooleanField(_("allow partial"), default=True)
+    allow_inbound = models.BooleanField(_("allow inbound"), default=True)
+    dry_run = models.BooleanField(_("dry run"), default=False)
+    # The orders asked for (null: all open orders), kept so a queued run can start later.
+    requested_orders = models.JSONField(_("requested orders"), null=True, blank=True)
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+        related_name="allocation_runs", verbose_name=_("started by"),
+    )
+    started_at = models.DateTimeField(_("started at"), auto_now_add=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    status = models.CharField(_("status"), max_length=10, choices=RunStatus.choices, default=RunStatus.RUNNING)
+    error = models.TextField(_("error"), blank=True)
+    orders_considered = models.PositiveIntegerField(_("orders considered"), default=0)
+    orders_fully_allocated = models.PositiveIntegerField(_("fully allocated"), default=0)
+    orders_partly_allocated = models.PositiveIntegerField(_("partly allocated"), default=0)
+    orders_not_allocated = models.PositiveIntegerField(_("not allocated"), default=0)
+    allocated_quantity = models.PositiveBigIntegerField(_("allocated quantity"), default=0)
+    allocated_amount = models.DecimalField(_("allocated amount"), max_digits=20, decimal_places=2, default=0)
+    # One entry per order considered: status, quantity, amount, shortfall per line, reason.
+    outcomes = models.JSONField(_("outcomes"), default=list, blank=True)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        verbose_name = _("allocation run")
+        verbose_name_plural = _("allocation runs")
+        permissions = [("run_allocation", _("Can run, release and close allocations"))]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.method} {self.as_of}"
+
+
+class AllocationResultQuerySet(models.QuerySet):
+    def active(self) -> "AllocationResultQuerySet":
+        return self.filter(released_at__isnull=True)
+
+
+class AllocationResult(models.Model):
+    """One pick: a quantity of one lot for one order line. Never deleted."""
+
+    run = models.ForeignKey(AllocationRun, on_delete=models.PROTECT, related_name="results", verbose_name=_("run"))
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="allocation_results", verbose_name=_("order"))
+    order_line = models.ForeignKey(
+        OrderLine, on_delete=models.PROTECT, related_name="allocation_results", verbose_name=_("order line"),
+    )
+    item = models.ForeignKey(Item, on_delete=models.PROTECT, related_name="allocation_results", verbose_name=_("item"))
+    lot = models.ForeignKey(Lot, on_delete=models.PROTECT, related_name="allocation_results", verbose_name=_("lot"))
+    allocated_quantity = models.PositiveIntegerField(_("allocated quantity"))
+    unit_cost = models.DecimalField(_("unit cost"), max_digits=18, decimal_places=4)
+    allocated_price = models.DecimalField(_("amount"), max_digits=20, decimal_places=2)
+    allocation_date = models.DateField(_("allocation date"))
+    method = models.CharField(_("method"), max_length=20, choices=Method.choices)
+    cost_final = models.BooleanField(_("cost final"), default=True)
+    # Set when a period close re-costs a provisional total-average pick.
+    provisional_unit_cost = models.DecimalField(
+        _("provisional unit cost"), max_digits=18, decimal_places=4, null=True, blank=True,
+    )
+    provisional_price = models.DecimalField(_("provisional amount"), max_digits=20, decimal_places=2, null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"))
+    released_at = models.DateTimeField(_("released at"), null=True, blank=True)
+    released_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+        verbose_name=_("released by"),
+    )
+
+    objects = AllocationResultQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = _("allocation result")
+        verbose_name_plural = _("allocation results")
+        constraints = [
+            models.CheckConstraint(condition=Q(allocated_quantity__gt=0), name="result_quantity_positive"),
+        ]
+        indexes = [
+            models.Index(fields=["order_line", "released_at"], name="result_line_idx"),
+            models.Index(fields=["order", "released_at"], name="result_order_idx"),
+            models.Index(fields=["lot", "released_at"], name="result_lot_idx"),
+            models.Index(fields=["item", "allocation_date"], name="result_item_date_idx"),
+            models.Index(fields=["method", "allocation_date"], name="result_method_date_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.lot_id} × {self.allocated_quantity} → line {self.order_line_id}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.released_at is None
+
+
+class ClosedPeriod(models.Model):
+    """A total-average period that has been closed: its costs are final."""
+
+    start = models.DateField(_("start"), unique=True)
+    end = models.DateField(_("end"))
+    closed_at = models.DateTimeField(_("closed at"), auto_now_add=True)
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+        verbose_name=_("closed by"),
+    )
+    results_recosted = models.PositiveIntegerField(_("results re-costed"), default=0)
+    # Per item: the period's final average {item_code: "12.3456"}.
+    averages = models.JSONField(_("averages"), default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-start"]
+        verbose_name = _("closed period")
+        verbose_name_plural = _("closed periods")
+
+    def __str__(self) -> str:
+        return f"{self.start:%Y-%m}"

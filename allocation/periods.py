@@ -1,0 +1,113 @@
+"""Closing a total-average (総平均法) period: the true-up of its provisional costs."""
+from __future__ import annotations
+
+import calendar
+import re
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from allocation.domain import InvalidInput, PeriodClosed, PeriodNotEnded, amount_of, fraction_to_cost
+from allocation.history import periodic_average
+from allocation.models import AllocationResult, ClosedPeriod, Method
+from allocation.selectors import item_histories, period_start_function
+
+
+@dataclass(frozen=True, slots=True)
+class Recosting:
+    result_id: int
+    order_number: str
+    item_code: str
+    lot: str
+    quantity: int
+    old_unit_cost: Decimal
+    new_unit_cost: Decimal
+    old_amount: Decimal
+    new_amount: Decimal
+
+
+@dataclass
+class PeriodCloseReport:
+    period: str
+    start: date
+    end: date
+    averages: dict[str, str] = field(default_factory=dict)
+    recosted: list[Recosting] = field(default_factory=list)
+    closed: ClosedPeriod | None = None
+
+
+def parse_period(period: str | date) -> tuple[str, date, date]:
+    """Return (label, first day, last day) of a period given as 'YYYY-MM' (or 'YYYY' by year)."""
+    by_year = settings.ALLOCATION_PERIOD == "year"
+    if isinstance(period, date):
+        start = period_start_function()(period)
+    else:
+        text = str(period).strip()
+        match = re.fullmatch(r"(\d{4})(?:-(\d{1,2}))?", text)
+        if not match or (match.group(2) is None) != by_year:
+            expected = "YYYY" if by_year else "YYYY-MM"
+            raise InvalidInput(f'"{text}" is not a period; write it as {expected}.', field="period")
+        year, month = int(match.group(1)), int(match.group(2) or 1)
+        if not 1 <= month <= 12 or year < 1:
+            raise InvalidInput(f'"{text}" is not a period.', field="period")
+        start = date(year, month, 1)
+    if by_year:
+        return f"{start:%Y}", start, date(start.year, 12, 31)
+    return f"{start:%Y-%m}", start, date(start.year, start.month, calendar.monthrange(start.year, start.month)[1])
+
+
+def period_close(*, period: str | date, user=None, dry_run: bool = False) -> PeriodCloseReport:
+    """Recompute the period's total average with all its receipts and re-cost its picks.
+
+    Refuses a period that has not ended or is already closed. Every
+    TOTAL_AVERAGE pick dated in the period gets the final cost; the provisional
+    cost and amount stay on the result. A dry run shows what would change.
+    """
+    label, start, end = parse_period(period)
+    if end >= timezone.localdate():
+        raise PeriodNotEnded(label)
+    with transaction.atomic():
+        if ClosedPeriod.objects.filter(start=start).exists():
+            raise PeriodClosed(label, f"Period {label} is already closed.")
+        selected = (
+            AllocationResult.objects.filter(method=Method.TOTAL_AVERAGE, allocation_date__range=(start, end))
+            .select_related("order", "item", "lot").order_by("id")
+        )
+        picks = list(selected if dry_run else selected.select_for_update(of=("self",)))
+        report = PeriodCloseReport(label, start, end)
+        costs = _final_averages({p.item_id for p in picks}, end)
+        for pick in picks:
+            report.averages.setdefault(pick.item.item_code, str(costs.get(pick.item_id) or ""))
+            new_cost = costs.get(pick.item_id) or pick.unit_cost
+            report.recosted.append(Recosting(
+                pick.pk, pick.order.order_number, pick.item.item_code, pick.lot.reference, pick.allocated_quantity,
+                pick.unit_cost, new_cost, pick.allocated_price, amount_of(pick.allocated_quantity, new_cost),
+            ))
+            pick.provisional_unit_cost, pick.provisional_price = pick.unit_cost, pick.allocated_price
+            pick.unit_cost, pick.allocated_price, pick.cost_final = new_cost, report.recosted[-1].new_amount, True
+        if dry_run:
+            return report
+        AllocationResult.objects.bulk_update(
+            picks, ["unit_cost", "allocated_price", "cost_final", "provisional_unit_cost", "provisional_price"],
+            batch_size=1000,
+        )
+        report.closed = ClosedPeriod.objects.create(
+            start=start, end=end, closed_by=user if getattr(user, "pk", None) else None,
+            results_recosted=len(picks), averages=report.averages,
+        )
+    return report
+
+
+def _final_averages(item_ids: set[int], end: date) -> dict[int, Decimal | None]:
+    if not item_ids:
+        return {}
+    histories = item_histories(item_ids)
+    averages = {}
+    for item_id in item_ids:
+        average = periodic_average(histories.get(item_id, []), end, period_start=period_start_function(), final=True)
+        averages[item_id] = None if average is None else fraction_to_cost(average)
+    return averages

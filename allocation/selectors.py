@@ -1,0 +1,113 @@
+"""Reads that span rows: item histories, per-item costs, who holds a lot."""
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import date
+from decimal import Decimal
+
+from django.conf import settings
+from django.db.models import Sum
+from django.utils import timezone
+
+from allocation.domain import fraction_to_cost
+from allocation.history import (
+    RECEIPT,
+    StockEvent,
+    issue_events,
+    month_start,
+    moving_average,
+    periodic_average,
+    year_start,
+)
+from allocation.models import AllocationResult, ClosedPeriod, Method
+from allocation.writes import chunked
+from stock.models import Lot
+
+
+def batch_size() -> int:
+    return settings.ALLOCATION_BATCH_SIZE
+
+
+def period_start_function():
+    """Return the function mapping a date to the start of its total-average period."""
+    return year_start if settings.ALLOCATION_PERIOD == "year" else month_start
+
+
+def item_histories(item_ids: Iterable[int], at: date | None = None) -> dict[int, list[StockEvent]]:
+    """Return every item's stock events (receipts, issues, releases), optionally up to `at`."""
+    events: dict[int, list[StockEvent]] = defaultdict(list)
+    tz = timezone.get_current_timezone()
+    for chunk in chunked(sorted(set(item_ids)), batch_size()):
+        lots = Lot.objects.filter(item_id__in=chunk, received_on__isnull=False)
+        if at is not None:
+            lots = lots.filter(received_on__lte=at)
+        for item_id, received_on, quantity, unit_cost in lots.values_list("item_id", "received_on", "quantity", "unit_cost"):
+            events[item_id].append(StockEvent(received_on, RECEIPT, quantity, unit_cost))
+        results = AllocationResult.objects.filter(item_id__in=chunk, lot__received_on__isnull=False)
+        if at is not None:
+            results = results.filter(allocation_date__lte=at, lot__received_on__lte=at)
+        rows = results.values_list("item_id", "allocation_date", "lot__received_on", "released_at").annotate(
+            quantity=Sum("allocated_quantity")
+        ).order_by()
+        for item_id, allocated_on, received_on, released_at, quantity in rows:
+            released_on = timezone.localtime(released_at, tz).date() if released_at else None
+            events[item_id] += issue_events(quantity, allocated_on, received_on, released_on)
+    return events
+
+
+def last_purchase_costs(item_ids: Iterable[int], at: date) -> dict[int, Decimal]:
+    """Return the unit cost of each item's most recently received lot at `at`."""
+    costs: dict[int, Decimal] = {}
+    for chunk in chunked(sorted(set(item_ids)), batch_size()):
+        rows = (
+            Lot.objects.filter(item_id__in=chunk, received_on__isnull=False, received_on__lte=at)
+            .order_by("item_id", "received_on", "id")
+            .values_list("item_id", "unit_cost")
+        )
+        costs.update(rows)  # later rows (newer lots) win
+    return costs
+
+
+def item_costs(method: str, item_ids: Iterable[int], at: date) -> dict[int, Decimal | None]:
+    """Return the per-item unit cost a method hands out at `at` (None: use each lot's own)."""
+    if method == Method.LAST_PURCHASE:
+        return dict(last_purchase_costs(item_ids, at))
+    if method not in (Method.MOVING_AVERAGE, Method.TOTAL_AVERAGE):
+        return {}
+    histories = item_histories(item_ids, at)
+    costs: dict[int, Decimal | None] = {}
+    for item_id in set(item_ids):
+        events = histories.get(item_id, [])
+        if method == Method.MOVING_AVERAGE:
+            average = moving_average(events, at)
+        else:
+            average = periodic_average(events, at, period_start=period_start_function())
+        costs[item_id] = None if average is None else fraction_to_cost(average)
+    return costs
+
+
+def closed_period_holding(day: date) -> ClosedPeriod | None:
+    return ClosedPeriod.objects.filter(start__lte=day, end__gte=day).first()
+
+
+def active_allocated_by_line(order_ids: list[int] | None) -> dict[int, int]:
+    """Return each line's actively allocated quantity, for the given orders (None: open orders)."""
+    from orders.models import ALLOCATABLE_STATUSES
+
+    totals: dict[int, int] = {}
+    base = AllocationResult.objects.active().values_list("order_line_id").annotate(q=Sum("allocated_quantity")).order_by()
+    if order_ids is None:
+        totals.update(base.filter(order__status__in=ALLOCATABLE_STATUSES))
+    else:
+        for chunk in chunked(order_ids, batch_size()):
+            totals.update(base.filter(order_id__in=chunk))
+    return totals
+
+
+def lot_holders(lot_id: int) -> list[str]:
+    """Return the order numbers holding active allocations on a lot."""
+    return list(
+        AllocationResult.objects.active().filter(lot_id=lot_id)
+        .order_by("order__order_number").values_list("order__order_number", flat=True).distinct()
+    )

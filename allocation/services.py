@@ -1,0 +1,407 @@
+"""Services that write: run an allocation, release it, close a period.
+
+All or nothing: each service runs in one transaction, locks the orders it
+touches and then the lots, both in primary-key order (so that concurrent runs
+wait for each other instead of deadlocking or overselling), and writes in bulk
+through `allocation.writes`.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+
+from django.db import transaction
+from django.db.models import F, Q, Sum
+from django.utils import timezone
+
+from allocation import writes
+from allocation.domain import (
+    Conflict,
+    InsufficientStock,
+    InvalidInput,
+    LineDemand,
+    LotSnapshot,
+    NotFound,
+    OrderDemand,
+    OrderOutcome,
+    OutcomeStatus,
+    PeriodClosed,
+    Pick,
+    Plan,
+)
+from allocation.methods import allocate, get_method
+from allocation.models import AllocationRun, Policy, RunStatus
+from allocation.periods import PeriodCloseReport, period_close  # noqa: F401  (a service of this module)
+from allocation.selectors import active_allocated_by_line, batch_size, closed_period_holding, item_costs
+from orders.models import ALLOCATABLE_STATUSES, Order, OrderLine, OrderStatus
+from orders.selectors import customer_history_parts, open_quantity_coverage, weighted_score
+from stock.models import Item, Lot
+
+Progress = Callable[[int], None]
+
+
+@dataclass
+class RunReport:
+    """What `allocation_run` returns: the run (unsaved for a dry run), outcomes and picks."""
+
+    run: AllocationRun
+    outcomes: list[dict]
+    picks: list[Pick] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class _OrderRow:
+    id: int
+    number: str
+    status: str
+    order_date: date
+    priority: int
+    customer_id: int | None
+
+
+def _order_ids(orders: Iterable | None) -> list[int] | None:
+    if orders is None:
+        return None
+    ids = []
+    for order in orders:
+        value = getattr(order, "pk", order)
+        try:
+            ids.append(int(value))
+        except (TypeError, ValueError):
+            raise InvalidInput(f'"{value}" is not an order id.', field="orders") from None
+    return sorted(set(ids))
+
+
+def _check_parameters(method: str, policy: str, as_of: date) -> None:
+    get_method(method)
+    if policy not in Policy.values:
+        raise InvalidInput(f'"{policy}" is not a policy; use one of {", ".join(Policy.values)}.', field="policy")
+    if as_of > timezone.localdate():
+        raise InvalidInput("The allocation date cannot be in the future.", field="as_of")
+    closed = closed_period_holding(as_of)
+    if closed is not None:
+        raise PeriodClosed(f"{closed.start:%Y-%m}", f"Period {closed.start:%Y-%m} is closed; allocate at a later date.")
+
+
+def _load_orders(order_ids: list[int] | None, *, lock: bool) -> list[_OrderRow]:
+    fields = ("id", "order_number", "status", "order_date", "priority", "customer_id")
+    base = Order.objects.order_by("id")
+    if lock:
+        base = base.select_for_update()
+    if order_ids is None:
+        return [_OrderRow(*row) for row in base.filter(status__in=ALLOCATABLE_STATUSES).values_list(*fields)]
+    rows = []
+    for chunk in writes.chunked(order_ids, batch_size()):
+        rows += [_OrderRow(*row) for row in base.filter(id__in=chunk).values_list(*fields)]
+    missing = sorted(set(order_ids) - {row.id for row in rows})
+    if missing:
+        raise NotFound(f"No order with id {', '.join(map(str, missing[:20]))}.", orders=missing)
+    return rows
+
+
+def _load_lines(order_ids: list[int] | None) -> list[tuple[int, int, int, int, int | None]]:
+    fields = ("id", "order_id", "item_id", "quantity", "lot_id")
+    base = OrderLine.objects.order_by("id")
+    if order_ids is None:
+        return list(base.filter(order__status__in=ALLOCATABLE_STATUSES).values_list(*fields))
+    lines = []
+    for chunk in writes.chunked(order_ids, batch_size()):
+        lines += base.filter(order_id__in=chunk).values_list(*fields)
+    return lines
+
+
+def _load_lots(item_ids: set[int], named: set[int], as_of: date, *, allow_inbound: bool, lock: bool) -> list[LotSnapshot]:
+    fields = ("id", "item_id", "quantity", "allocated_quantity", "unit_cost", "received_on", "eta", "expires_on", "reference")
+    usable = Q(allocated_quantity__lt=F("quantity")) & (Q(expires_on__isnull=True) | Q(expires_on__gte=as_of))
+    if not allow_inbound:
+        usable &= Q(received_on__lte=as_of)
+    base = Lot.objects.order_by("id")
+    if lock:
+        base = base.select_for_update()
+    rows = []
+    for chunk in writes.chunked(sorted(item_ids), batch_size()):
+        rows += base.filter(usable, item_id__in=chunk).values_list(*fields)
+    seen = {row[0] for row in rows}
+    extra = sorted(named - seen)  # named lots the run cannot use: loaded to say why
+    for chunk in writes.chunked(extra, batch_size()):
+        rows += Lot.objects.filter(id__in=chunk).values_list(*fields)
+    return [
+        LotSnapshot(lot_id, item_id, quantity - allocated, cost, received, eta, expires, reference)
+        for lot_id, item_id, quantity, allocated, cost, received, eta, expires, reference in rows
+    ]
+
+
+def _policy_order(
+    policy: str, orders: list[_OrderRow], lines: list[tuple], lots: list[LotSnapshot], as_of: date,
+) -> list[_OrderRow]:
+    if policy == Policy.PRIORITY:
+        return sorted(orders, key=lambda o: (-o.priority, o.order_date, o.id))
+    if policy == Policy.ORDER_DATE:
+        return sorted(orders, key=lambda o: (o.order_date, o.id))
+    customers = sorted({o.customer_id for o in orders if o.customer_id is not None})
+    history = customer_history_parts(customers, today=as_of) if customers else {}
+    on_hand: dict[int, int] = defaultdict(int)
+    for lot in lots:
+        if lot.is_in_stock(as_of) and not lot.is_expired(as_of):
+            on_hand[lot.item_id] += max(lot.available, 0)
+    coverage = open_quantity_coverage([(order_id, item_id, qty) for _, order_id, item_id, qty, _ in lines], on_hand)
+
+    def score(order: _OrderRow) -> float:
+        parts = history.get(order.customer_id, (0.0, 0.0, 0.0)) if order.customer_id else (0.0, 0.0, 0.0)
+        return weighted_score(*parts, coverage.get(order.id, 0.0))
+
+    return sorted(orders, key=lambda o: (-score(o), o.order_date, o.id))
+
+
+def _outcome_dict(order: _OrderRow, outcome: OrderOutcome, item_codes: dict[int, str]) -> dict:
+    return {
+        "order": order.id,
+        "order_number": order.number,
+        "status": outcome.status,
+        "quantity": outcome.quantity,
+        "amount": str(outcome.amount),
+        "reason": outcome.reason,
+        "shortfalls": [
+            {
+                "line": s.line_id, "item_code": item_codes.get(s.item_id, ""), "requested": s.requested,
+                "allocated": s.allocated, "short": s.short, "reason": s.reason,
+            }
+            for s in outcome.shortfalls
+        ],
+    }
+
+
+def _summarise(run: AllocationRun, outcomes: list[OrderOutcome], picks: list[Pick]) -> None:
+    run.orders_considered = len(outcomes)
+    run.orders_fully_allocated = sum(o.status == OutcomeStatus.ALLOCATED for o in outcomes)
+    run.orders_partly_allocated = sum(o.status == OutcomeStatus.PARTIAL for o in outcomes)
+    run.orders_not_allocated = run.orders_considered - run.orders_fully_allocated - run.orders_partly_allocated
+    run.allocated_quantity = sum(p.quantity for p in picks)
+    run.allocated_amount = writes.decimal_sum(p.amount for p in picks)
+
+
+def _plan(
+    run: AllocationRun, order_ids: list[int] | None, *, lock: bool, progress: Progress | None,
+) -> tuple[list[_OrderRow], Plan, dict[int, int], list[tuple]]:
+    orders = _load_orders(order_ids, lock=lock)
+    by_id = {o.id: o for o in orders}
+    cancelled = [o for o in orders if o.status == OrderStatus.CANCELLED]
+    live_ids = None if order_ids is None else [o.id for o in orders if o.status != OrderStatus.CANCELLED]
+    lines = [line for line in _load_lines(live_ids) if line[1] in by_id] if orders else []
+    already = active_allocated_by_line(live_ids) if lines else {}
+    open_lines = [(lid, oid, iid, qty - already.get(lid, 0), lot) for lid, oid, iid, qty, lot in lines]
+    items = {line[2] for line in open_lines if line[3] > 0}
+    named = {line[4] for line in open_lines if line[4] is not None and line[3] > 0}
+    lots = _load_lots(items, named, run.as_of, allow_inbound=run.allow_inbound, lock=lock) if items else []
+    costs = item_costs(run.method, items, run.as_of) if items else {}
+
+    demands: dict[int, list[LineDemand]] = defaultdict(list)
+    for (lid, oid, iid, left, lot), (_, _, _, ordered, _) in zip(open_lines, lines, strict=True):
+        demands[oid].append(LineDemand(lid, oid, iid, left, lot, ordered))
+    live = [o for o in orders if o.status != OrderStatus.CANCELLED]
+    ranked = _policy_order(run.policy, live, open_lines, lots, run.as_of)
+    plan = allocate(
+        run.method,
+        (OrderDemand(o.id, tuple(demands.get(o.id, ()))) for o in ranked),
+        lots, as_of=run.as_of, allow_partial=run.allow_partial, allow_inbound=run.allow_inbound,
+        item_costs=costs, progress=progress,
+    )
+    plan.outcomes += [OrderOutcome(o.id, OutcomeStatus.SKIPPED, reason="cancelled") for o in cancelled]
+    ordered_by_order: dict[int, int] = defaultdict(int)
+    allocated_by_order: dict[int, int] = defaultdict(int)
+    for lid, oid, _, qty, _ in lines:
+        ordered_by_order[oid] += qty
+        allocated_by_order[oid] += already.get(lid, 0)
+    for pick in plan.picks:
+        allocated_by_order[pick.order_id] += pick.quantity
+    statuses = {
+        o.id: status for o in live
+        if (status := OrderStatus.derive(ordered_by_order[o.id], allocated_by_order[o.id])) != o.status
+    }
+    return orders, plan, statuses, lines
+
+
+def _write(run: AllocationRun, plan: Plan, statuses: dict[int, str]) -> None:
+    now = timezone.now()
+    rows = [
+        (run.pk, p.order_id, p.line_id, p.item_id, p.lot_id, p.quantity, p.unit_cost, p.amount,
+         run.as_of, run.method, p.cost_final, now)
+        for p in plan.picks
+    ]
+    for batch in writes.chunked(rows, 50_000):
+        writes.insert_results(batch)
+    deltas: dict[int, int] = defaultdict(int)
+    for pick in plan.picks:
+        deltas[pick.lot_id] += pick.quantity
+    writes.add_lot_allocations(deltas)
+    writes.set_order_statuses(statuses, now)
+
+
+def allocation_run(
+    *,
+    method: str,
+    orders: Iterable | None = None,
+    as_of: date | None = None,
+    policy: str = Policy.ORDER_DATE,
+    allow_partial: bool = True,
+    allow_inbound: bool = True,
+    dry_run: bool = False,
+    user=None,
+    progress: Progress | None = None,
+) -> RunReport:
+    """Allocate `orders` (default: every open order) with `method` at `as_of` (default today).
+
+    A dry run computes the same answer and writes nothing (its run is unsaved).
+    When exactly one order is named, `allow_partial` is off and it cannot be
+    filled, nothing is written and InsufficientStock carries the shortfall.
+    """
+    as_of = as_of or timezone.localdate()
+    _check_parameters(method, policy, as_of)
+    order_ids = _order_ids(orders)
+    run = AllocationRun(
+        method=method, policy=policy, as_of=as_of, allow_partial=allow_partial, allow_inbound=allow_inbound,
+        dry_run=dry_run, requested_orders=order_ids, started_by=user if getattr(user, "pk", None) else None,
+    )
+    with transaction.atomic():
+        order_rows, plan, statuses, _ = _plan(run, order_ids, lock=not dry_run, progress=progress)
+        _refuse_unfillable_single_order(order_ids, plan)
+        _summarise(run, plan.outcomes, plan.picks)
+        by_id = {o.id: o for o in order_rows}
+        short_items = {s.item_id for o in plan.outcomes for s in o.shortfalls}
+        codes = dict(Item.objects.filter(id__in=short_items).values_list("id", "item_code")) if short_items else {}
+        run.outcomes = [_outcome_dict(by_id[o.order_id], o, codes) for o in plan.outcomes]
+        run.status = RunStatus.DONE
+        run.finished_at = timezone.now()
+        if not dry_run:
+            run.save()
+            _write(run, plan, statuses)
+    return RunReport(run, run.outcomes, plan.picks)
+
+
+def _refuse_unfillable_single_order(order_ids: list[int] | None, plan: Plan) -> None:
+    if order_ids is None or len(order_ids) != 1 or len(plan.outcomes) != 1:
+        return
+    outcome = plan.outcomes[0]
+    if outcome.status == OutcomeStatus.SKIPPED and outcome.reason == "cancelled":
+        raise Conflict("The order is cancelled.", order=outcome.order_id)
+    if outcome.status == OutcomeStatus.SKIPPED:
+        raise InsufficientStock(outcome.shortfalls, "Not enough stock to fill every line of the order.",
+                                order=outcome.order_id)
+
+
+# --- Release and cancel -----------------------------------------------------
+
+@dataclass
+class ReleaseReport:
+    released: int
+    quantity: int
+    result_ids: list[int]
+
+
+def allocation_release(
+    *,
+    order: Order | int | None = None,
+    orders: Sequence | None = None,
+    results: Sequence | None = None,
+    lot: Lot | int | str | None = None,
+    user=None,
+) -> ReleaseReport:
+    """Release active results: of an order (or orders), optionally on one lot, or the given ones.
+
+    Quantity goes back to the lots; the results keep their row with `released_at`.
+    """
+    from allocation.models import AllocationResult
+
+    if order is None and orders is None and results is None and lot is None:
+        raise InvalidInput("Say what to release: an order, results or a lot.", field="order")
+    order_ids = _order_ids(([order] if order is not None else []) + list(orders or [])) or None
+    lot_id = _lot_id(lot) if lot is not None else None
+    result_ids = _order_ids(results) if results is not None else None
+    with transaction.atomic():
+        if order_ids:
+            _load_orders(order_ids, lock=True)
+        selected = AllocationResult.objects.all()
+        if order_ids:
+            selected = selected.filter(order_id__in=order_ids)
+        if lot_id is not None:
+            selected = selected.filter(lot_id=lot_id)
+        if result_ids is not None:
+            selected = selected.filter(id__in=result_ids)
+            found = dict(selected.values_list("id", "released_at"))
+            if missing := sorted(set(result_ids) - set(found)):
+                raise NotFound(f"No allocation result with id {', '.join(map(str, missing))}.", results=missing)
+            if done := sorted(rid for rid, at in found.items() if at is not None):
+                raise Conflict(f"Results {', '.join(map(str, done))} are already released.", results=done)
+        rows = list(selected.filter(released_at__isnull=True).values_list("id", "order_id", "lot_id", "allocated_quantity"))
+        if not order_ids and rows:
+            _load_orders(sorted({row[1] for row in rows}), lock=True)
+        _release_rows(rows, user)
+    return ReleaseReport(len(rows), sum(row[3] for row in rows), [row[0] for row in rows])
+
+
+def _lot_id(lot: Lot | int | str) -> int:
+    if isinstance(lot, Lot):
+        return lot.pk
+    if isinstance(lot, int):
+        return lot
+    found = Lot.objects.filter(reference=lot).values_list("id", flat=True).first()
+    if found is None:
+        raise NotFound(f'No lot "{lot}".', lot=str(lot))
+    return found
+
+
+def _release_rows(rows: list[tuple[int, int, int, int]], user) -> None:
+    from allocation.models import AllocationResult
+
+    if not rows:
+        return
+    deltas: dict[int, int] = defaultdict(int)
+    for _, _, lot_id, quantity in rows:
+        deltas[lot_id] -= quantity
+    list(Lot.objects.select_for_update().filter(id__in=sorted(deltas)).order_by("id").values_list("id"))
+    now = timezone.now()
+    by = user if getattr(user, "pk", None) else None
+    for chunk in writes.chunked([row[0] for row in rows], batch_size()):
+        AllocationResult.objects.filter(id__in=chunk).update(released_at=now, released_by=by)
+    writes.add_lot_allocations(deltas)
+    order_statuses_refresh(sorted({row[1] for row in rows}), now)
+
+
+def order_statuses_refresh(order_ids: list[int], now=None) -> None:
+    """Recompute the status of the given (not cancelled) orders from their active results."""
+    from allocation.models import AllocationResult
+
+    now = now or timezone.now()
+    statuses = {}
+    for chunk in writes.chunked(order_ids, batch_size()):
+        current = dict(Order.objects.filter(id__in=chunk).values_list("id", "status"))
+        ordered = dict(
+            OrderLine.objects.filter(order_id__in=chunk).values_list("order_id").annotate(q=Sum("quantity")).order_by()
+        )
+        allocated = dict(
+            AllocationResult.objects.active().filter(order_id__in=chunk)
+            .values_list("order_id").annotate(q=Sum("allocated_quantity")).order_by()
+        )
+        for order_id, status in current.items():
+            if status == OrderStatus.CANCELLED:
+                continue
+            new = OrderStatus.derive(ordered.get(order_id, 0), allocated.get(order_id, 0))
+            if new != status:
+                statuses[order_id] = new
+    writes.set_order_statuses(statuses, now)
+
+
+def order_cancel(*, order: Order | int, user=None) -> ReleaseReport:
+    """Cancel an order, releasing everything allocated to it."""
+    order_id = getattr(order, "pk", order)
+    with transaction.atomic():
+        rows = _load_orders([order_id], lock=True)
+        if rows[0].status == OrderStatus.CANCELLED:
+            raise Conflict(f"Order {rows[0].number} is already cancelled.", order=order_id)
+        report = allocation_release(order=order_id, user=user)
+        Order.objects.filter(id=order_id).update(status=OrderStatus.CANCELLED, updated_at=timezone.now())
+    if isinstance(order, Order):
+        order.status = OrderStatus.CANCELLED
+    return report

@@ -1,0 +1,10 @@
+"""URL configuration: the admin (back office) and the REST API under /api/v1/."""
+from django.contrib import admin
+from django.urls import include, path
+from django.views.generic import RedirectView
+
+urlpatterns = [
+    path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
+    path("admin/", admin.site.urls),
+    path("api/v1/", include("inventory_alloc.api_urls")),
+]

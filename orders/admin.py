@@ -1,0 +1,64 @@
+from django.contrib import admin
+from django.db.models import OuterRef, Subquery, Sum
+from django.utils.translation import gettext_lazy as _
+
+from orders.models import Customer, Order, OrderLine, Payment
+
+
+@admin.register(Customer)
+class CustomerAdmin(admin.ModelAdmin):
+    list_display = ("code", "name", "email", "phone", "credit_limit", "credit_period_days", "is_active")
+    list_filter = ("is_active",)
+    search_fields = ("code", "name", "email")
+
+
+class OrderLineInline(admin.TabularInline):
+    model = OrderLine
+    extra = 1
+    autocomplete_fields = ("item", "lot")
+
+
+@admin.register(Order)
+class OrderAdmin(admin.ModelAdmin):
+    list_display = ("order_number", "customer", "order_date", "priority", "status", "ordered", "allocated")
+    list_filter = ("status", "order_date")
+    search_fields = ("order_number", "customer__code", "customer__name")
+    date_hierarchy = "order_date"
+    autocomplete_fields = ("customer",)
+    list_select_related = ("customer",)
+    readonly_fields = ("status", "created_at", "updated_at")
+    inlines = [OrderLineInline]
+
+    def get_queryset(self, request):
+        from allocation.models import AllocationResult
+
+        allocated = (
+            AllocationResult.objects.active().filter(order_id=OuterRef("pk")).order_by()
+            .values("order_id").annotate(q=Sum("allocated_quantity")).values("q")
+        )
+        ordered = OrderLine.objects.filter(order_id=OuterRef("pk")).order_by().values("order_id").annotate(
+            q=Sum("quantity")
+        ).values("q")
+        return super().get_queryset(request).annotate(
+            ordered_quantity=Subquery(ordered), allocated_quantity=Subquery(allocated),
+        )
+
+    @admin.display(description=_("ordered"), ordering="ordered_quantity")
+    def ordered(self, order: Order) -> int:
+        return order.ordered_quantity or 0
+
+    @admin.display(description=_("allocated"), ordering="allocated_quantity")
+    def allocated(self, order: Order) -> int:
+        return order.allocated_quantity or 0
+
+
+@admin.register(Payment)
+class PaymentAdmin(admin.ModelAdmin):
+    list_display = ("customer", "amount", "due_date", "paid_on", "status")
+    list_filter = ("status", "due_date")
+    search_fields = ("customer__code", "customer__name")
+    date_hierarchy = "due_date"
+    autocomplete_fields = ("customer",)
+    list_select_related = ("customer",)
+
+

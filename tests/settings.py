@@ -1,0 +1,8 @@
+"""Test settings: the real settings with a throwaway secret key (tests run with DEBUG off)."""
+import os
+
+os.environ.setdefault("DJANGO_SECRET_KEY", "tests-only-secret-key-not-for-production-0123456789")
+
+from inventory_alloc.settings import *  # noqa: E402,F403
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast logins in tests
