@@ -257,13 +257,59 @@ def allocation_run(
     When exactly one order is named, `allow_partial` is off and it cannot be
     filled, nothing is written and InsufficientStock carries the shortfall.
     """
+    run = allocation_run_prepare(
+        method=method, orders=orders, as_of=as_of, policy=policy, allow_partial=allow_partial,
+        allow_inbound=allow_inbound, dry_run=dry_run, user=user,
+    )
+    return _execute(run, progress=progress)
+
+
+def allocation_run_prepare(
+    *,
+    method: str,
+    orders: Iterable | None = None,
+    as_of: date | None = None,
+    policy: str = Policy.ORDER_DATE,
+    allow_partial: bool = True,
+    allow_inbound: bool = True,
+    dry_run: bool = False,
+    user=None,
+    queue: bool = False,
+) -> AllocationRun:
+    """Validate a run's parameters and return it unsaved, or saved as queued if `queue`.
+
+    A queued run is executed later by `allocation_run_queued(run_id=...)`.
+    """
     as_of = as_of or timezone.localdate()
     _check_parameters(method, policy, as_of)
-    order_ids = _order_ids(orders)
     run = AllocationRun(
         method=method, policy=policy, as_of=as_of, allow_partial=allow_partial, allow_inbound=allow_inbound,
-        dry_run=dry_run, requested_orders=order_ids, started_by=user if getattr(user, "pk", None) else None,
+        dry_run=dry_run, requested_orders=_order_ids(orders), started_by=user if getattr(user, "pk", None) else None,
     )
+    if queue:
+        run.status = RunStatus.QUEUED
+        run.save()
+    return run
+
+
+def allocation_run_queued(*, run_id: int, progress: Progress | None = None) -> RunReport:
+    """Execute a queued run; a failure is stored on the run (status failed) and re-raised."""
+    updated = AllocationRun.objects.filter(pk=run_id, status=RunStatus.QUEUED).update(status=RunStatus.RUNNING)
+    run = AllocationRun.objects.get(pk=run_id)
+    if not updated:
+        raise Conflict(f"Run {run_id} is not queued (it is {run.status}).", run=run_id)
+    try:
+        return _execute(run, progress=progress)
+    except Exception as error:
+        AllocationRun.objects.filter(pk=run_id).update(
+            status=RunStatus.FAILED, error=str(error)[:2000], finished_at=timezone.now(),
+        )
+        raise
+
+
+def _execute(run: AllocationRun, *, progress: Progress | None = None) -> RunReport:
+    order_ids = run.requested_orders
+    dry_run = run.dry_run
     with transaction.atomic():
         order_rows, plan, statuses, _ = _plan(run, order_ids, lock=not dry_run, progress=progress)
         _refuse_unfillable_single_order(order_ids, plan)
