@@ -127,3 +127,58 @@ ALLOCATION_PAYMENT_WINDOW_DAYS = env.int("ALLOCATION_PAYMENT_WINDOW_DAYS", defau
 ALLOCATION_PERIOD = env.str("ALLOCATION_PERIOD", default="month")
 # Rows per statement when a run loads or writes in batches.
 ALLOCATION_BATCH_SIZE = env.int("ALLOCATION_BATCH_SIZE", default=5000)
+
+# --- REST API ---------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        # External identity provider tokens (RS256, JWKS) first: it ignores anything else.
+        "inventory_alloc.authentication.JWKSAuthentication",
+        "rest_framework_simplejwt.authentication.JWTAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["allocation.permissions.ModelPermissions"],
+    "DEFAULT_PAGINATION_CLASS": "inventory_alloc.pagination.PageNumberPagination",
+    "PAGE_SIZE": env.int("API_PAGE_SIZE", default=50),
+    "DEFAULT_FILTER_BACKENDS": [
+        "django_filters.rest_framework.DjangoFilterBackend",
+        "rest_framework.filters.SearchFilter",
+    ],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "inventory_alloc.exceptions.exception_handler",
+    "DEFAULT_THROTTLE_RATES": {"token": env.str("API_TOKEN_THROTTLE", default="10/min")},
+    # Behind API Gateway / a load balancer, how many proxies to trust in X-Forwarded-For (throttle by client IP).
+    "NUM_PROXIES": env.int("API_NUM_PROXIES", default=None),
+}
+if "CACHES" not in globals():
+    # The token throttle counts in this cache; local memory needs no server (per process).
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "inventory-alloc"}}
+
+from datetime import timedelta as _timedelta  # noqa: E402
+
+SIMPLE_JWT = {
+    "ACCESS_TOKEN_LIFETIME": _timedelta(minutes=env.int("JWT_ACCESS_MINUTES", default=30)),
+    "REFRESH_TOKEN_LIFETIME": _timedelta(days=env.int("JWT_REFRESH_DAYS", default=1)),
+    "AUTH_HEADER_TYPES": ("Bearer",),
+}
+# External identity provider (e.g. AWS Cognito): verify RS256 bearer tokens against its JWKS.
+JWT_JWKS_URL = env.str("JWT_JWKS_URL", default="")
+JWT_ISSUER = env.str("JWT_ISSUER", default="")
+JWT_AUDIENCE = env.str("JWT_AUDIENCE", default="")
+JWT_USER_CLAIM = env.str("JWT_USER_CLAIM", default="username")
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "inventory-alloc API",
+    "DESCRIPTION": "Items, lots, customers, orders and their allocation (FIFO, LIFO, averages, specific, ...).",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "OrderStatusEnum": "orders.models.OrderStatus",
+        "PaymentStatusEnum": "orders.models.PaymentStatus",
+        "RunStatusEnum": "allocation.models.RunStatus",
+    },
+}

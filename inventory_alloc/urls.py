@@ -8,3 +8,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include("inventory_alloc.api_urls")),
 ]
+
+# JSON instead of HTML pages for /api/ paths (used when DEBUG is off).
+handler404 = "inventory_alloc.exceptions.page_not_found"
+handler500 = "inventory_alloc.exceptions.server_error"

@@ -1,0 +1,32 @@
+"""Filters of the allocation results and runs lists."""
+from __future__ import annotations
+
+import django_filters as filters
+
+from allocation.models import AllocationResult, AllocationRun, Method, Policy, RunStatus
+
+
+class AllocationResultFilter(filters.FilterSet):
+    order = filters.NumberFilter(field_name="order_id")
+    order_number = filters.CharFilter(field_name="order__order_number")
+    item_code = filters.CharFilter(field_name="item__item_code")
+    lot = filters.CharFilter(field_name="lot__reference", label="Lot reference")
+    run = filters.NumberFilter(field_name="run_id")
+    method = filters.ChoiceFilter(choices=Method.choices)
+    allocation_date = filters.DateFromToRangeFilter()
+    active = filters.BooleanFilter(field_name="released_at", lookup_expr="isnull", label="Not released")
+
+    class Meta:
+        model = AllocationResult
+        fields = ["order", "order_number", "item_code", "lot", "run", "method", "allocation_date", "active"]
+
+
+class AllocationRunFilter(filters.FilterSet):
+    method = filters.ChoiceFilter(choices=Method.choices)
+    policy = filters.ChoiceFilter(choices=Policy.choices)
+    status = filters.ChoiceFilter(choices=RunStatus.choices)
+    as_of = filters.DateFromToRangeFilter()
+
+    class Meta:
+        model = AllocationRun
+        fields = ["method", "policy", "status", "as_of"]

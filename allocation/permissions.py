@@ -1,0 +1,23 @@
+"""API permissions: Django model permissions, and the right to run allocations."""
+from rest_framework import permissions
+
+
+class ModelPermissions(permissions.DjangoModelPermissions):
+    """Django model permissions, with the view permission required to read."""
+
+    perms_map = {
+        **permissions.DjangoModelPermissions.perms_map,
+        "GET": ["%(app_label)s.view_%(model_name)s"],
+        "HEAD": ["%(app_label)s.view_%(model_name)s"],
+        "OPTIONS": ["%(app_label)s.view_%(model_name)s"],
+    }
+
+
+class CanRunAllocation(permissions.BasePermission):
+    """Allow users holding `allocation.run_allocation` (run, release, cancel, close)."""
+
+    message = "You need the permission to run allocations (allocation.run_allocation)."
+
+    def has_permission(self, request, view) -> bool:
+        user = request.user
+        return bool(user and user.is_authenticated and user.has_perm("allocation.run_allocation"))

@@ -1,0 +1,109 @@
+"""API shapes of allocation: run requests, runs, results, releases and period closes."""
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from allocation.models import AllocationResult, AllocationRun, Method, Policy
+from orders.models import Order
+from stock.models import Item, Lot
+
+
+class AllocateRequestSerializer(serializers.Serializer):
+    method = serializers.ChoiceField(choices=Method.choices)
+    orders = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=2**62), required=False, allow_null=True,
+        help_text="Order ids to allocate; default: every open order.",
+    )
+    as_of = serializers.DateField(required=False, allow_null=True, help_text="Allocation date (default today).")
+    policy = serializers.ChoiceField(choices=Policy.choices, default=Policy.ORDER_DATE)
+    allow_partial = serializers.BooleanField(default=True)
+    allow_inbound = serializers.BooleanField(default=True)
+    dry_run = serializers.BooleanField(default=False)
+
+
+class AllocationResultSerializer(serializers.ModelSerializer):
+    order_number = serializers.CharField(source="order.order_number", read_only=True)
+    line = serializers.IntegerField(source="order_line_id", read_only=True)
+    item_code = serializers.CharField(source="item.item_code", read_only=True)
+    lot = serializers.CharField(source="lot.reference", read_only=True)
+    active = serializers.BooleanField(source="is_active", read_only=True)
+
+    class Meta:
+        model = AllocationResult
+        fields = [
+            "id", "run", "order", "order_number", "line", "item_code", "lot", "allocated_quantity", "unit_cost",
+            "allocated_price", "allocation_date", "method", "cost_final", "provisional_unit_cost",
+            "provisional_price", "created_at", "released_at", "active",
+        ]
+        read_only_fields = fields
+
+
+class AllocationRunSerializer(serializers.ModelSerializer):
+    started_by = serializers.CharField(source="started_by.username", read_only=True, default=None)
+
+    class Meta:
+        model = AllocationRun
+        fields = [
+            "id", "method", "policy", "as_of", "allow_partial", "allow_inbound", "dry_run", "requested_orders",
+            "started_by", "started_at", "finished_at", "status", "error", "orders_considered",
+            "orders_fully_allocated", "orders_partly_allocated", "orders_not_allocated", "allocated_quantity",
+            "allocated_amount", "outcomes",
+        ]
+        read_only_fields = fields
+
+
+class AllocateResponseSerializer(serializers.Serializer):
+    run = AllocationRunSerializer()
+    outcomes = serializers.ListField(child=serializers.DictField())
+    results = AllocationResultSerializer(many=True)
+
+
+def dry_run_results(run: AllocationRun, picks: list) -> list[AllocationResult]:
+    """Return a dry run's picks as unsaved results (id and run empty), ready for AllocationResultSerializer."""
+    orders = Order.objects.only("order_number").in_bulk({p.order_id for p in picks})
+    items = Item.objects.only("item_code").in_bulk({p.item_id for p in picks})
+    lots = Lot.objects.only("reference").in_bulk({p.lot_id for p in picks})
+    return [
+        AllocationResult(
+            order=orders[p.order_id], order_line_id=p.line_id, item=items[p.item_id], lot=lots[p.lot_id],
+            allocated_quantity=p.quantity, unit_cost=p.unit_cost, allocated_price=p.amount, cost_final=p.cost_final,
+            allocation_date=run.as_of, method=run.method,
+        )
+        for p in picks
+    ]
+
+
+class ReleaseRequestSerializer(serializers.Serializer):
+    lot = serializers.CharField(required=False, allow_blank=True, max_length=64,
+                                help_text="Release only the allocations on this lot (its reference).")
+
+
+class ReleaseReportSerializer(serializers.Serializer):
+    released = serializers.IntegerField(help_text="Results released.")
+    quantity = serializers.IntegerField(help_text="Units returned to the lots.")
+    result_ids = serializers.ListField(child=serializers.IntegerField())
+
+
+class PeriodCloseRequestSerializer(serializers.Serializer):
+    dry_run = serializers.BooleanField(default=False)
+
+
+class RecostingSerializer(serializers.Serializer):
+    result_id = serializers.IntegerField()
+    order_number = serializers.CharField()
+    item_code = serializers.CharField()
+    lot = serializers.CharField()
+    quantity = serializers.IntegerField()
+    old_unit_cost = serializers.DecimalField(max_digits=18, decimal_places=4)
+    new_unit_cost = serializers.DecimalField(max_digits=18, decimal_places=4)
+    old_amount = serializers.DecimalField(max_digits=20, decimal_places=2)
+    new_amount = serializers.DecimalField(max_digits=20, decimal_places=2)
+
+
+class PeriodCloseReportSerializer(serializers.Serializer):
+    period = serializers.CharField()
+    start = serializers.DateField()
+    end = serializers.DateField()
+    dry_run = serializers.BooleanField()
+    averages = serializers.DictField(child=serializers.CharField(allow_blank=True), help_text="Final average per item code.")
+    recosted = RecostingSerializer(many=True)

@@ -1,0 +1,114 @@
+"""The one place that turns errors into HTTP answers (REST_FRAMEWORK EXCEPTION_HANDLER).
+
+- InvalidInput (a domain error naming a field) -> 400 ``{"<field>": ["reason"], "detail": "reason"}``
+- NotFound -> 404 ``{"detail": ...}``
+- Conflict -> 409 ``{"detail": ..., "code": "conflict", ...data}``; InsufficientStock adds
+  ``shortfalls`` (per line), LotOverAllocated adds ``orders`` (the holders)
+- Django ValidationError -> 400 (field errors as DRF shapes them)
+- IntegrityError, ProtectedError, RestrictedError -> 409
+- DataError, OverflowError (a number too big for the database) -> 400
+Every answer is JSON. Django's own 404 and 500 pages are JSON for /api/ paths too.
+"""
+from __future__ import annotations
+
+import logging
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import DataError, IntegrityError
+from django.db.models import ProtectedError, RestrictedError
+from django.http import JsonResponse
+from django.views import defaults
+from rest_framework import status
+from rest_framework.response import Response
+from rest_framework.serializers import as_serializer_error
+from rest_framework.views import exception_handler as drf_exception_handler
+from rest_framework.views import set_rollback
+
+from allocation.domain import Conflict, DomainError, InsufficientStock, InvalidInput, NotFound, Shortfall
+
+logger = logging.getLogger(__name__)
+
+
+def _plain(value: object) -> object:
+    """Return `value` made JSON-friendly (dataclasses, decimals, dates)."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set):
+        return [_plain(v) for v in value]
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    return str(value)
+
+
+def shortfall_rows(shortfalls: list[Shortfall]) -> list[dict]:
+    """Return shortfalls as the API shows them: line, item_code, requested, allocated, short, reason."""
+    from stock.models import Item
+
+    codes = dict(Item.objects.filter(id__in={s.item_id for s in shortfalls}).values_list("id", "item_code"))
+    return [
+        {"line": s.line_id, "item_code": codes.get(s.item_id, ""), "requested": s.requested,
+         "allocated": s.allocated, "short": s.short, "reason": s.reason}
+        for s in shortfalls
+    ]
+
+
+def domain_error_response(error: DomainError) -> Response:
+    """Return the HTTP answer of a domain error: 400, 404 or 409 with its data."""
+    data = {key: _plain(value) for key, value in error.data.items()}
+    if isinstance(error, InvalidInput):
+        return Response({error.field: [error.message], "detail": error.message, **data}, status=status.HTTP_400_BAD_REQUEST)
+    if isinstance(error, NotFound):
+        return Response({"detail": error.message, "code": "not_found", **data}, status=status.HTTP_404_NOT_FOUND)
+    body = {"detail": error.message, "code": "conflict", **data}
+    if isinstance(error, InsufficientStock):
+        body["code"] = "insufficient_stock"
+        body["shortfalls"] = shortfall_rows(error.shortfalls)
+    if isinstance(error, Conflict):
+        return Response(body, status=status.HTTP_409_CONFLICT)
+    return Response(body, status=status.HTTP_400_BAD_REQUEST)
+
+
+def exception_handler(exc: Exception, context: dict) -> Response | None:
+    """Map domain and database errors to 400/404/409; DRF's own errors as DRF does."""
+    response = _mapped(exc)
+    if response is None:
+        return drf_exception_handler(exc, context)
+    set_rollback()
+    return response
+
+
+def _mapped(exc: Exception) -> Response | None:
+    if isinstance(exc, DomainError):
+        return domain_error_response(exc)
+    if isinstance(exc, DjangoValidationError):
+        detail = as_serializer_error(exc)
+        return Response(detail, status=status.HTTP_400_BAD_REQUEST)
+    if isinstance(exc, ProtectedError | RestrictedError):
+        return Response(
+            {"detail": "Other records refer to this one, so it cannot be deleted.", "code": "protected"},
+            status=status.HTTP_409_CONFLICT,
+        )
+    if isinstance(exc, IntegrityError):
+        logger.info("Integrity error answered 409: %s", exc)
+        return Response(
+            {"detail": "The change conflicts with existing data (a duplicate or a broken rule).", "code": "integrity"},
+            status=status.HTTP_409_CONFLICT,
+        )
+    if isinstance(exc, DataError | OverflowError):
+        return Response({"detail": "A value is out of range for its field.", "code": "out_of_range"},
+                        status=status.HTTP_400_BAD_REQUEST)
+    return None
+
+
+def page_not_found(request, exception=None):
+    """Django's 404, as JSON under /api/."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": "Not found.", "code": "not_found"}, status=404)
+    return defaults.page_not_found(request, exception)
+
+
+def server_error(request):
+    """Django's 500, as JSON under /api/."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": "Server error.", "code": "server_error"}, status=500)
+    return defaults.server_error(request)
