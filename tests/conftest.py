@@ -30,3 +30,53 @@ def widget_example(db):
         "O2": order_with_lines("O2", date(2026, 1, 12), (widget, 60)),
     }
     return {"item": widget, "lots": lots, "orders": orders}
+
+
+# --- allocation engine suite ---------------------------------------------------
+
+@pytest.fixture
+def clock(monkeypatch):
+    """Set the business clock: `clock(date(2026, 2, 1))` makes it noon of that day, local time.
+
+    Patches Django's `timezone.now`, which the services read for today, release stamps and run times.
+    """
+    from datetime import datetime, time
+
+    from django.utils import timezone
+
+    def set_today(day: date) -> None:
+        moment = timezone.make_aware(datetime.combine(day, time(12)))
+        monkeypatch.setattr(timezone, "now", lambda: moment)
+
+    return set_today
+
+
+@pytest.fixture
+def books_balance():
+    """Return a check that every lot's stored allocated quantity and every order's status match the results."""
+    from django.db.models import Sum
+
+    from allocation.models import AllocationResult
+    from orders.models import Order, OrderStatus
+    from stock.models import Lot
+
+    def check() -> None:
+        active = dict(AllocationResult.objects.active().values_list("lot_id").annotate(q=Sum("allocated_quantity"))
+                      .order_by())
+        for lot_id, quantity, allocated in Lot.objects.values_list("id", "quantity", "allocated_quantity"):
+            assert allocated == active.get(lot_id, 0), f"lot {lot_id}"
+            assert 0 <= allocated <= quantity, f"lot {lot_id}"
+        by_order = dict(AllocationResult.objects.active().values_list("order_id").annotate(q=Sum("allocated_quantity"))
+                        .order_by())
+        for order in Order.objects.annotate(ordered=Sum("lines__quantity")):
+            if order.status != OrderStatus.CANCELLED:
+                assert order.status == OrderStatus.derive(order.ordered or 0, by_order.get(order.pk, 0)), order.order_number
+            else:
+                assert by_order.get(order.pk, 0) == 0, order.order_number
+        by_line = dict(AllocationResult.objects.active().values_list("order_line_id").annotate(q=Sum("allocated_quantity"))
+                       .order_by())
+        from orders.models import OrderLine
+        for line_id, quantity in OrderLine.objects.values_list("id", "quantity"):
+            assert by_line.get(line_id, 0) <= quantity, f"line {line_id}"
+
+    return check
