@@ -145,6 +145,8 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "inventory_alloc.exceptions.exception_handler",
+    # Errors of nested lists keyed by index: {"lines": {"1": {"lot": ["..."]}}}.
+    "LIST_SERIALIZER_ERRORS_AS_DICT": True,
     "DEFAULT_THROTTLE_RATES": {"token": env.str("API_TOKEN_THROTTLE", default="10/min")},
     # Behind API Gateway / a load balancer, how many proxies to trust in X-Forwarded-For (throttle by client IP).
     "NUM_PROXIES": env.int("API_NUM_PROXIES", default=None),
@@ -182,3 +184,43 @@ SPECTACULAR_SETTINGS = {
         "RunStatusEnum": "allocation.models.RunStatus",
     },
 }
+
+# --- AWS Lambda ---------------------------------------------------------------
+# Zappa runs this app on AWS Lambda behind API Gateway (zappa_settings.json, docs/architecture.md).
+# AWS sets AWS_LAMBDA_FUNCTION_NAME in every Lambda process; Zappa's handler sets STAGE (dev, production).
+ON_LAMBDA = bool(env.str("AWS_LAMBDA_FUNCTION_NAME", default=""))
+# A run over more orders than this (all open orders count as their number) is queued and executed by an
+# asynchronous task: on Lambda another invocation (allocation.tasks), elsewhere in the same process.
+ALLOCATION_ASYNC_THRESHOLD = env.int("ALLOCATION_ASYNC_THRESHOLD", default=5000)
+# The method of the nightly run over every open order (zappa_settings.json "events").
+ALLOCATION_NIGHTLY_METHOD = env.str("ALLOCATION_NIGHTLY_METHOD", default="FIFO")
+# The Lambda function that executes queued runs (a worker stage with a long timeout); empty: this function.
+ALLOCATION_WORKER_FUNCTION = env.str("ALLOCATION_WORKER_FUNCTION", default="")
+
+if ON_LAMBDA:
+    _database = DATABASES["default"]
+    if _database["ENGINE"] == "django.db.backends.sqlite3" and not str(_database["NAME"]).startswith("/tmp/"):
+        # The package folder is read-only and every instance would get its own copy: data would vanish.
+        raise ImproperlyConfigured(
+            f"On AWS Lambda DATABASE_URL must point at PostgreSQL (RDS); got SQLite at {_database['NAME']}. "
+            "Only a SQLite file under /tmp is accepted, for throwaway tests."
+        )
+    if _database["ENGINE"] == "django.db.backends.postgresql":
+        # Fail within the request's 30 s when the VPC cannot reach RDS, instead of hanging until the timeout.
+        _database.setdefault("OPTIONS", {}).setdefault("connect_timeout", env.int("DJANGO_DB_CONNECT_TIMEOUT", default=5))
+    if "DJANGO_ALLOWED_HOSTS" not in env:
+        ALLOWED_HOSTS = [f".execute-api.{env.str('AWS_REGION', default='ap-northeast-1')}.amazonaws.com"]
+    # API Gateway serves the app under /<stage>/ on its execute-api host, and Zappa passes that prefix as
+    # SCRIPT_NAME. Django computes STATIC_URL once, at start-up, so give it the prefix here (WhiteNoise strips
+    # FORCE_SCRIPT_NAME again when it matches paths). Behind a custom domain set DJANGO_SCRIPT_NAME to its
+    # base path, or to "" when it maps the API at the root.
+    FORCE_SCRIPT_NAME = env.str("DJANGO_SCRIPT_NAME", default=f"/{env.str('STAGE', default='')}").rstrip("/") or None
+    STATIC_URL = f"{FORCE_SCRIPT_NAME or ''}/static/"
+    # Every request reaches Lambda over HTTPS (API Gateway answers on HTTPS only).
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = True
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = env.int("DJANGO_HSTS_SECONDS", default=31_536_000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", default=True)
+    SECURE_HSTS_PRELOAD = env.bool("DJANGO_HSTS_PRELOAD", default=True)

@@ -8,6 +8,7 @@ from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
 
 API = "/api/v1/"
+__all__ = ["API", "_fresh_throttle_counts", "allocator", "clerk", "viewer", "client_for", "user_in"]
 
 
 def user_in(group: str | None, username: str | None = None, **fields) -> User:

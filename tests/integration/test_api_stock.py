@@ -1,7 +1,8 @@
 """Items, lots and the flat `inventories` shape through the API."""
 from datetime import date
 
-from tests.api_support import API, _fresh_throttle_counts, allocator, clerk, viewer  # noqa: F401
+from tests.api_support import *  # noqa: F403  (the API fixtures)
+from tests.api_support import API
 from tests.factories import ItemFactory, LotFactory, order_with_lines
 
 
