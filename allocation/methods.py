@@ -29,10 +29,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 
 from allocation.domain import (
+    MONEY_PLACES,
     LineDemand,
     LotSnapshot,
     OrderDemand,
@@ -42,7 +43,6 @@ from allocation.domain import (
     Plan,
     Shortfall,
     UnknownMethod,
-    amount_of,
     fraction_to_cost,
 )
 
@@ -102,25 +102,31 @@ def get_method(name: object) -> AllocationMethod:
 
 
 class _ItemBook:
-    """The lots of one item during a run, in the order the method takes them."""
+    """The lots of one item during a run, in the order the method takes them.
 
-    __slots__ = ("lots", "available", "start", "stock_qty", "stock_value", "in_stock")
+    `stock_qty` and `stock_value` (kept only when `track_value`, for AVERAGE)
+    follow the available in-stock quantity and its value at lot cost, exactly.
+    """
 
-    def __init__(self, lots: list[LotSnapshot], in_stock: set[int]) -> None:
+    __slots__ = ("lots", "available", "start", "stock_qty", "stock_value", "in_stock", "track_value")
+
+    def __init__(self, lots: list[LotSnapshot], in_stock: set[int], track_value: bool) -> None:
         self.lots = lots
         self.available = {lot.id: lot.available for lot in lots}
         self.in_stock = in_stock
+        self.track_value = track_value
         self.start = 0
         self.stock_qty = 0
         self.stock_value = Decimal(0)
-        for lot in lots:
-            if lot.id in in_stock:
-                self.stock_qty += lot.available
-                self.stock_value += lot.available * lot.unit_cost
+        if track_value:
+            for lot in lots:
+                if lot.id in in_stock:
+                    self.stock_qty += lot.available
+                    self.stock_value += lot.available * lot.unit_cost
 
     def take(self, lot: LotSnapshot, quantity: int) -> None:
         self.available[lot.id] -= quantity
-        if lot.id in self.in_stock:
+        if self.track_value and lot.id in self.in_stock:
             self.stock_qty -= quantity
             self.stock_value -= quantity * lot.unit_cost
 
@@ -129,7 +135,14 @@ class _ItemBook:
         self.start = 0
 
     def average(self) -> Decimal | None:
-        return fraction_to_cost(Fraction(self.stock_value) / self.stock_qty) if self.stock_qty > 0 else None
+        """Return the in-stock average, rounded half up to 4 places, or None without stock."""
+        if self.stock_qty <= 0:
+            return None
+        scaled = self.stock_value.scaleb(4)
+        if scaled != scaled.to_integral_value():  # costs of more than 4 places: exact fraction
+            return fraction_to_cost(Fraction(self.stock_value) / self.stock_qty)
+        q, r = divmod(int(scaled), self.stock_qty)
+        return Decimal(q + (2 * r >= self.stock_qty)).scaleb(-4)
 
 
 class Allocator:
@@ -166,7 +179,7 @@ class Allocator:
             in_stock_ids = {lot.id for lot in ordered}
             if self.allow_inbound:
                 ordered += sorted(inbound.get(item_id, ()), key=_inbound_key)
-            self.books[item_id] = _ItemBook(ordered, in_stock_ids)
+            self.books[item_id] = _ItemBook(ordered, in_stock_ids, self.method.costing == "average")
 
     # -- serving -------------------------------------------------------------
 
@@ -174,11 +187,14 @@ class Allocator:
         """Allocate an order's lines; undo it all if a line falls short and partial is off."""
         picks: list[Pick] = []
         shortfalls: list[Shortfall] = []
-        open_lines = [line for line in order.lines if line.quantity > 0]
-        for line in open_lines:
-            line_picks, reason = self._serve_line(line)
-            picks += line_picks
-            got = sum(p.quantity for p in line_picks)
+        already = 0
+        served_any = False
+        for line in order.lines:
+            already += line.ordered_quantity - line.quantity
+            if line.quantity <= 0:
+                continue
+            served_any = True
+            got, reason = self._serve_line(line, picks)
             if got < line.quantity:
                 shortfalls.append(Shortfall(line.line_id, line.item_id, line.quantity, got, reason))
         if shortfalls and not allow_partial:
@@ -188,44 +204,46 @@ class Allocator:
                 order.order_id, OutcomeStatus.SKIPPED, shortfalls=shortfalls,
                 reason="not every line can be filled",
             )
-        quantity = sum(p.quantity for p in picks)
-        amount = sum((p.amount for p in picks), Decimal("0.00"))
-        already = sum(line.ordered_quantity - line.quantity for line in order.lines)
+        quantity = 0
+        amount = Decimal("0.00")
+        for pick in picks:
+            quantity += pick.quantity
+            amount += pick.amount
         if not shortfalls:
             status = OutcomeStatus.ALLOCATED
         elif quantity + already > 0:
             status = OutcomeStatus.PARTIAL
         else:
             status = OutcomeStatus.NOT_ALLOCATED
-        reason = "already allocated" if not open_lines else (shortfalls[0].reason if shortfalls else "")
+        reason = shortfalls[0].reason if shortfalls else ("" if served_any else "already allocated")
         return picks, OrderOutcome(order.order_id, status, quantity, amount, shortfalls, reason)
 
-    def _serve_line(self, line: LineDemand) -> tuple[list[Pick], str]:
+    def _serve_line(self, line: LineDemand, picks: list[Pick]) -> tuple[int, str]:
+        """Append the line's picks to `picks`; return the quantity found and why not more."""
         if self.method.named_lot_only:
             candidates, reason = self._named_lot(line)
         else:
             candidates, reason = self._candidates(line.item_id), "not enough stock"
         book = self.books.get(line.item_id)
         if book is None or not candidates:
-            return [], reason
+            return 0, reason
         cost = self._line_cost(book, line)
-        picks: list[Pick] = []
+        final = not self.method.provisional
+        available = book.available
         wanted = line.quantity
         for lot in candidates:
-            free = book.available[lot.id]
+            free = available[lot.id]
             if free <= 0:
                 continue
             take = free if free < wanted else wanted
             unit_cost = lot.unit_cost if cost is None else cost
-            picks.append(Pick(
-                line.line_id, line.order_id, line.item_id, lot.id, take, unit_cost,
-                amount_of(take, unit_cost), not self.method.provisional,
-            ))
+            amount = (take * unit_cost).quantize(MONEY_PLACES, ROUND_HALF_UP)
+            picks.append(Pick(line.line_id, line.order_id, line.item_id, lot.id, take, unit_cost, amount, final))
             book.take(lot, take)
             wanted -= take
             if wanted == 0:
                 break
-        return picks, reason
+        return line.quantity - wanted, reason
 
     def _candidates(self, item_id: int) -> list[LotSnapshot]:
         book = self.books.get(item_id)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal
 
 from django.db import connection
@@ -32,18 +32,6 @@ def _table(model) -> str:
     return connection.ops.quote_name(model._meta.db_table)
 
 
-def _copy_text(value: object) -> str:
-    if value is None:
-        return r"\N"
-    if value is True:
-        return "t"
-    if value is False:
-        return "f"
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    return str(value)
-
-
 def insert_results(rows: Sequence[tuple]) -> None:
     """Insert result rows, each a tuple in RESULT_COLUMNS order."""
     if not rows:
@@ -52,14 +40,21 @@ def insert_results(rows: Sequence[tuple]) -> None:
     with connection.cursor() as cursor:
         if _is_postgres():
             buffer = io.StringIO()
-            buffer.writelines("\t".join(map(_copy_text, row)) + "\n" for row in rows)
+            buffer.writelines(
+                f"{run}\t{order}\t{line}\t{item}\t{lot}\t{qty}\t{cost}\t{amount}\t{day.isoformat()}\t{method}\t"
+                f"{'t' if final else 'f'}\t{stamp.isoformat()}\n"
+                for run, order, line, item, lot, qty, cost, amount, day, method, final, stamp in rows
+            )
             buffer.seek(0)
             cursor.copy_expert(f"COPY {_table(AllocationResult)} ({columns}) FROM STDIN", buffer)
             return
-        ops = connection.ops
+        # One run's rows share their date and timestamp: adapt those once, not per row.
+        first = rows[0]
+        day, stamp = connection.ops.adapt_datefield_value(first[8]), connection.ops.adapt_datetimefield_value(first[11])
         adapted = [
-            (*row[:6], ops.adapt_decimalfield_value(row[6]), ops.adapt_decimalfield_value(row[7]),
-             ops.adapt_datefield_value(row[8]), row[9], row[10], ops.adapt_datetimefield_value(row[11]))
+            (*row[:6], str(row[6]), str(row[7]),
+             day if row[8] == first[8] else connection.ops.adapt_datefield_value(row[8]), row[9], row[10],
+             stamp if row[11] == first[11] else connection.ops.adapt_datetimefield_value(row[11]))
             for row in rows
         ]
         marks = ", ".join(["%s"] * len(RESULT_COLUMNS))

@@ -68,7 +68,7 @@ class Order(models.Model):
     # Derived from the lines' active allocations; kept by the allocation services.
     status = models.CharField(
         _("status"), max_length=24, choices=OrderStatus.choices, default=OrderStatus.OPEN,
-        editable=False, db_index=True,
+        editable=False,
     )
     note = models.TextField(_("note"), blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
@@ -78,9 +78,8 @@ class Order(models.Model):
         ordering = ["-order_date", "-id"]
         verbose_name = _("order")
         verbose_name_plural = _("orders")
-        indexes = [
-            models.Index(fields=["status", "order_date"], name="order_status_date_idx"),
-        ]
+        # No index on status: a run rewrites the status of thousands of orders, and with
+        # no index on it PostgreSQL can update those rows in place (HOT updates).
 
     def __str__(self) -> str:
         return self.order_number

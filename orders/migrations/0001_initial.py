@@ -41,7 +41,7 @@ class Migration(migrations.Migration):
                 ('order_number', models.CharField(default=orders.models.generate_order_number, max_length=64, unique=True, verbose_name='order number')),
                 ('order_date', models.DateField(default=django.utils.timezone.localdate, verbose_name='order date')),
                 ('priority', models.IntegerField(default=0, help_text='Higher is served first.', verbose_name='priority')),
-                ('status', models.CharField(choices=[('open', 'Open'), ('partially_allocated', 'Partially allocated'), ('allocated', 'Allocated'), ('cancelled', 'Cancelled')], db_index=True, default='open', editable=False, max_length=24, verbose_name='status')),
+                ('status', models.CharField(choices=[('open', 'Open'), ('partially_allocated', 'Partially allocated'), ('allocated', 'Allocated'), ('cancelled', 'Cancelled')], default='open', editable=False, max_length=24, verbose_name='status')),
                 ('note', models.TextField(blank=True, verbose_name='note')),
                 ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='created at')),
                 ('updated_at', models.DateTimeField(auto_now=True, verbose_name='updated at')),
@@ -84,10 +84,6 @@ class Migration(migrations.Migration):
                 'verbose_name_plural': 'payments',
                 'ordering': ['-due_date', '-id'],
             },
-        ),
-        migrations.AddIndex(
-            model_name='order',
-            index=models.Index(fields=['status', 'order_date'], name='order_status_date_idx'),
         ),
         migrations.AddConstraint(
             model_name='orderline',

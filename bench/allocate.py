@@ -1,0 +1,181 @@
+"""Benchmark one allocation run over a generated data set.
+
+    python bench/allocate.py                       # SQLite (a fresh file), FIFO, 1,000 items, 20,000 lots, 50,000 lines
+    python bench/allocate.py --method AVERAGE --lines 500000
+    python bench/allocate.py --db postgres://postgres@127.0.0.1:5432/postgres --json
+
+Prints lines/second, the wall time of `allocation_run` (loading, locking,
+allocating, writing and commit), its SQL queries and the peak memory of the
+process that ran it. With --json the last line is one JSON object with the
+keys lines, wall_s, lines_per_second, queries, peak_mb. The data set is made
+in a child process, so the peak memory is that of the run (plus Django).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import date, timedelta
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def _setup_django(url: str) -> None:
+    os.environ["DATABASE_URL"] = url
+    os.environ.setdefault("DJANGO_SECRET_KEY", "bench-only-secret-key-0123456789-abcdefghijklmnop")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "inventory_alloc.settings")
+    import django
+
+    django.setup()
+
+
+def generate(url: str, items: int, lots: int, lines: int, seed: int) -> None:
+    """Migrate a fresh database and fill it with items, lots and open orders."""
+    _setup_django(url)
+    from django.core.management import call_command
+    from django.db import transaction
+
+    from orders.models import Customer, Order, OrderLine
+    from stock.models import Item, Lot
+
+    call_command("migrate", verbosity=0)
+    rng = random.Random(seed)
+    start = date(2026, 1, 1)
+    with transaction.atomic():
+        Item.objects.bulk_create(
+            [Item(item_code=f"ITEM{i:05d}", name=f"Item {i}", unit_price=10) for i in range(items)], batch_size=5000,
+        )
+        item_ids = list(Item.objects.values_list("id", flat=True))
+        lot_rows = []
+        for n in range(lots):
+            received = start + timedelta(days=rng.randrange(0, 200))
+            lot = Lot(reference=f"L{n:07d}", item_id=item_ids[n % len(item_ids)], quantity=rng.randrange(50, 500),
+                      unit_cost=f"{rng.randrange(500, 1500) / 100:.4f}", received_on=received)
+            if n % 10 == 0:
+                lot.received_on, lot.eta = None, start + timedelta(days=rng.randrange(200, 260))
+            if n % 7 == 0:
+                lot.expires_on = start + timedelta(days=rng.randrange(150, 400))
+            lot_rows.append(lot)
+        Lot.objects.bulk_create(lot_rows, batch_size=5000)
+        customers = Customer.objects.bulk_create([Customer(code=f"C{c:04d}", name=f"Customer {c}") for c in range(200)])
+        order_count = max(1, lines * 2 // 5)
+        Order.objects.bulk_create(
+            [Order(order_number=f"B{o:07d}", customer=customers[o % len(customers)],
+                   order_date=start + timedelta(days=rng.randrange(0, 200)), priority=rng.randrange(0, 5))
+             for o in range(order_count)], batch_size=5000,
+        )
+        order_ids = list(Order.objects.values_list("id", flat=True))
+        line_rows = [
+            OrderLine(order_id=order_ids[n % len(order_ids)], item_id=rng.choice(item_ids), quantity=rng.randrange(1, 100),
+                      unit_price=10)
+            for n in range(lines)
+        ]
+        OrderLine.objects.bulk_create(line_rows, batch_size=5000)
+
+
+def run(url: str, method: str, policy: str) -> dict:
+    """Run the allocation over all open orders and return the figures."""
+    _setup_django(url)
+    from django.db import connection
+
+    from allocation.services import allocation_run
+    from orders.models import OrderLine
+
+    lines = OrderLine.objects.count()
+    queries = 0
+
+    def count(execute, sql, params, many, context):
+        nonlocal queries
+        queries += 1
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(count):
+        began = time.perf_counter()
+        report = allocation_run(method=method, policy=policy, as_of=date(2026, 8, 1))
+        wall = time.perf_counter() - began
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return {
+        "method": method, "database": connection.vendor, "lines": lines, "orders": report.run.orders_considered,
+        "results": len(report.picks), "wall_s": round(wall, 3), "lines_per_second": round(lines / wall),
+        "queries": queries, "peak_mb": round(peak_mb, 1),
+    }
+
+
+def _database_url(db: str, workdir: str) -> tuple[str, str | None]:
+    if db == "sqlite":
+        return f"sqlite:///{workdir}/bench.sqlite3", None
+    parts = urlsplit(db)
+    name = f"bench_{uuid.uuid4().hex[:8]}"
+    return urlunsplit((parts.scheme, parts.netloc, "/" + name, parts.query, parts.fragment)), name
+
+
+def _postgres_admin(url: str, sql: str) -> None:
+    import psycopg2
+
+    parts = urlsplit(url)
+    conn = psycopg2.connect(urlunsplit((parts.scheme, parts.netloc, "/postgres", "", "")))
+    conn.autocommit = True
+    with conn.cursor() as cursor:
+        cursor.execute(sql)
+    conn.close()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--db", default="sqlite", help='"sqlite" (a fresh file) or a PostgreSQL URL')
+    parser.add_argument("--method", default="FIFO")
+    parser.add_argument("--policy", default="order_date")
+    parser.add_argument("--items", type=int, default=1000)
+    parser.add_argument("--lots", type=int, default=20000)
+    parser.add_argument("--lines", type=int, default=50000)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--json", action="store_true")
+    parser.add_argument("--stage", choices=["generate", "run"], help=argparse.SUPPRESS)
+    parser.add_argument("--url", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+
+    if args.stage == "generate":
+        generate(args.url, args.items, args.lots, args.lines, args.seed)
+        return 0
+    if args.stage == "run":
+        print(json.dumps(run(args.url, args.method, args.policy)))
+        return 0
+
+    with tempfile.TemporaryDirectory(prefix="ia-bench-") as workdir:
+        url, pg_name = _database_url(args.db, workdir)
+        if pg_name:
+            _postgres_admin(args.db, f"CREATE DATABASE {pg_name}")
+        try:
+            common = [sys.executable, __file__, "--url", url]
+            began = time.perf_counter()
+            subprocess.run(common + ["--stage", "generate", "--items", str(args.items), "--lots", str(args.lots),
+                                     "--lines", str(args.lines), "--seed", str(args.seed)], check=True)
+            if not args.json:
+                print(f"generated {args.items} items, {args.lots} lots, {args.lines} lines "
+                      f"in {time.perf_counter() - began:.1f} s")
+            out = subprocess.run(common + ["--stage", "run", "--method", args.method, "--policy", args.policy],
+                                 check=True, capture_output=True, text=True).stdout
+            figures = json.loads(out.strip().splitlines()[-1])
+        finally:
+            if pg_name:
+                _postgres_admin(args.db, f"DROP DATABASE IF EXISTS {pg_name}")
+    if not args.json:
+        print(f"{figures['method']} on {figures['database']}: {figures['lines']} lines ({figures['orders']} orders, "
+              f"{figures['results']} results) in {figures['wall_s']:.3f} s = {figures['lines_per_second']} lines/s, "
+              f"{figures['queries']} queries, peak {figures['peak_mb']} MB")
+    print(json.dumps(figures))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
