@@ -1,6 +1,15 @@
 from django.contrib import admin
+from django.core.paginator import Paginator
+from django.urls import path
+from django.utils.translation import gettext_lazy as _
+from import_export.admin import ExportMixin
+from import_export.formats.base_formats import CSV, XLSX
 
+from allocation import admin_views
 from allocation.models import AllocationResult, AllocationRun, ClosedPeriod
+from allocation.resources import AllocationResultResource, AllocationRunResource
+
+RUN_PAGE_ROWS = 100  # outcomes and results per page on a run's page
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -16,8 +25,19 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
+class ExportPermission:
+    export_formats = [CSV, XLSX]
+
+    def has_export_permission(self, request) -> bool:
+        return self.has_view_permission(request)
+
+
 @admin.register(AllocationRun)
-class AllocationRunAdmin(ReadOnlyAdmin):
+class AllocationRunAdmin(ExportPermission, ExportMixin, ReadOnlyAdmin):
+    """A run's page shows its parameters, who ran it, its outcome per order and its results (paged)."""
+
+    resource_classes = [AllocationRunResource]
+    change_form_template = "admin/allocation/allocationrun/change_form.html"
     list_display = (
         "id", "method", "policy", "as_of", "status", "started_by", "started_at", "orders_considered",
         "orders_fully_allocated", "orders_partly_allocated", "orders_not_allocated", "allocated_quantity",
@@ -27,10 +47,41 @@ class AllocationRunAdmin(ReadOnlyAdmin):
     search_fields = ("id", "started_by__username")
     date_hierarchy = "started_at"
     list_select_related = ("started_by",)
+    fieldsets = (
+        (_("Parameters"), {"fields": ("method", "policy", "as_of", "allow_partial", "allow_inbound", "dry_run",
+                                      "orders_requested")}),
+        (_("Who and when"), {"fields": ("started_by", "started_at", "finished_at", "status", "error")}),
+        (_("Outcome"), {"fields": ("orders_considered", "orders_fully_allocated", "orders_partly_allocated",
+                                   "orders_not_allocated", "allocated_quantity", "allocated_amount")}),
+    )
+    readonly_fields = ("orders_requested",)
+
+    def get_queryset(self, request):
+        # The outcomes list holds one entry per order: only the run's own page reads it.
+        return super().get_queryset(request).defer("outcomes", "requested_orders")
+
+    @admin.display(description=_("orders requested"))
+    def orders_requested(self, run: AllocationRun) -> str:
+        requested = run.requested_orders
+        return _("all open orders") if requested is None else str(len(requested))
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        run = AllocationRun.objects.filter(pk=object_id).only("id", "outcomes").first()
+        extra = dict(extra_context or {})
+        if run is not None:
+            outcomes = Paginator(run.outcomes, RUN_PAGE_ROWS).get_page(request.GET.get("outcomes"))
+            for outcome in outcomes:
+                outcome["status_label"] = admin_views.OUTCOME_LABELS.get(outcome["status"], outcome["status"])
+            results = Paginator(
+                run.results.select_related("order", "item", "lot").order_by("id"), RUN_PAGE_ROWS,
+            ).get_page(request.GET.get("results"))
+            extra.update(outcomes_page=outcomes, results_page=results)
+        return super().change_view(request, object_id, form_url, extra)
 
 
 @admin.register(AllocationResult)
-class AllocationResultAdmin(ReadOnlyAdmin):
+class AllocationResultAdmin(ExportPermission, ExportMixin, ReadOnlyAdmin):
+    resource_classes = [AllocationResultResource]
     list_display = (
         "id", "run", "order", "item", "lot", "allocated_quantity", "unit_cost", "allocated_price",
         "allocation_date", "method", "cost_final", "released_at",
@@ -41,9 +92,21 @@ class AllocationResultAdmin(ReadOnlyAdmin):
     list_select_related = ("run", "order", "item", "lot")
     autocomplete_fields = ("order", "item", "lot")
 
+    def get_queryset(self, request):
+        return super().get_queryset(request).defer("run__outcomes", "run__requested_orders")
+
 
 @admin.register(ClosedPeriod)
 class ClosedPeriodAdmin(ReadOnlyAdmin):
+    change_list_template = "admin/allocation/closedperiod/change_list.html"
     list_display = ("start", "end", "closed_at", "closed_by", "results_recosted")
     date_hierarchy = "start"
     list_select_related = ("closed_by",)
+
+    def get_urls(self):
+        view = self.admin_site.admin_view(lambda request: admin_views.period_close_view(self, request))
+        return [path("close/", view, name="allocation_closedperiod_close")] + super().get_urls()
+
+    def changelist_view(self, request, extra_context=None):
+        extra = {"can_close_period": admin_views.can_run_allocation(request), **(extra_context or {})}
+        return super().changelist_view(request, extra)

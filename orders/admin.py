@@ -1,12 +1,17 @@
 from django.contrib import admin
 from django.db.models import OuterRef, Subquery, Sum
 from django.utils.translation import gettext_lazy as _
+from import_export.admin import ImportExportModelAdmin, ImportMixin
 
+from allocation.admin_actions import ORDER_ACTIONS, RunAllocationPermission, order_action_urls
+from allocation.resources import CustomerResource, OrderLineResource
 from orders.models import Customer, Order, OrderLine, Payment
+from stock.admin import ImportExportPermissions
 
 
 @admin.register(Customer)
-class CustomerAdmin(admin.ModelAdmin):
+class CustomerAdmin(ImportExportPermissions, ImportExportModelAdmin):
+    resource_classes = [CustomerResource]
     list_display = ("code", "name", "email", "phone", "credit_limit", "credit_period_days", "is_active")
     list_filter = ("is_active",)
     search_fields = ("code", "name", "email")
@@ -19,7 +24,11 @@ class OrderLineInline(admin.TabularInline):
 
 
 @admin.register(Order)
-class OrderAdmin(admin.ModelAdmin):
+class OrderAdmin(RunAllocationPermission, ImportExportPermissions, ImportMixin, admin.ModelAdmin):
+    """Orders, with the allocation actions and the CSV/Excel import of orders (one row per line)."""
+
+    resource_classes = [OrderLineResource]
+    actions = ORDER_ACTIONS
     list_display = ("order_number", "customer", "order_date", "priority", "status", "ordered", "allocated")
     list_filter = ("status", "order_date")
     search_fields = ("order_number", "customer__code", "customer__name")
@@ -28,6 +37,9 @@ class OrderAdmin(admin.ModelAdmin):
     list_select_related = ("customer",)
     readonly_fields = ("status", "created_at", "updated_at")
     inlines = [OrderLineInline]
+
+    def get_urls(self):
+        return order_action_urls(self) + super().get_urls()
 
     def get_queryset(self, request):
         from allocation.models import AllocationResult

@@ -1,14 +1,39 @@
 from django import forms
-from django.contrib import admin
-from django.db.models import F
+from django.contrib import admin, messages
+from django.db.models import F, Sum
+from django.http import HttpResponseRedirect
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
+from import_export.admin import ImportExportModelAdmin
+from import_export.formats.base_formats import CSV, XLSX
 
+from allocation.domain import DomainError
+from allocation.resources import ItemResource, LotResource
 from allocation.selectors import lot_holders
 from stock.models import Item, Lot
+from stock.services import lot_delete, lot_update
+
+HOLDERS_SHOWN = 100
+
+
+class ImportExportPermissions:
+    """CSV and Excel only; import needs add and change rights on the model, export needs view rights."""
+
+    import_formats = [CSV, XLSX]
+    export_formats = [CSV, XLSX]
+
+    def has_import_permission(self, request) -> bool:
+        return self.has_add_permission(request) and self.has_change_permission(request)
+
+    def has_export_permission(self, request) -> bool:
+        return self.has_view_permission(request)
 
 
 @admin.register(Item)
-class ItemAdmin(admin.ModelAdmin):
+class ItemAdmin(ImportExportPermissions, ImportExportModelAdmin):
+    resource_classes = [ItemResource]
     list_display = ("item_code", "name", "category", "unit_price", "unit", "is_active")
     list_filter = ("is_active", "category")
     search_fields = ("item_code", "name")
@@ -31,8 +56,11 @@ class LotForm(forms.ModelForm):
 
 
 @admin.register(Lot)
-class LotAdmin(admin.ModelAdmin):
+class LotAdmin(ImportExportPermissions, ImportExportModelAdmin):
+    """Lots; edits and deletions go through stock.services so allocated stock is never lost."""
+
     form = LotForm
+    resource_classes = [LotResource]
     list_display = (
         "reference", "item", "quantity", "allocated_quantity", "available", "unit_cost",
         "received_on", "eta", "expires_on",
@@ -42,8 +70,60 @@ class LotAdmin(admin.ModelAdmin):
     date_hierarchy = "received_on"
     autocomplete_fields = ("item",)
     list_select_related = ("item",)
-    readonly_fields = ("allocated_quantity", "created_at", "updated_at")
+    readonly_fields = ("allocated_quantity", "held_by", "created_at", "updated_at")
 
     @admin.display(description=_("available"), ordering=F("quantity") - F("allocated_quantity"))
     def available(self, lot: Lot) -> int:
         return lot.available_quantity
+
+    @admin.display(description=_("held by"))
+    def held_by(self, lot: Lot) -> str:
+        """Show the orders holding active allocations on the lot: order, quantity, run."""
+        if not lot.pk or not lot.allocated_quantity:
+            return gettext("Nothing is allocated from this lot.")
+        rows = list(
+            lot.allocation_results.active().values("order_id", "order__order_number", "run_id")
+            .annotate(quantity=Sum("allocated_quantity")).order_by("order__order_number", "run_id")[:HOLDERS_SHOWN + 1]
+        )
+        more = ""
+        if len(rows) > HOLDERS_SHOWN:
+            total = lot.allocation_results.active().values("order_id", "run_id").distinct().count()
+            more = gettext("%(count)s more not shown.") % {"count": total - HOLDERS_SHOWN}
+            rows = rows[:HOLDERS_SHOWN]
+        body = format_html_join("", '<tr><td><a href="{}">{}</a></td><td>{}</td><td><a href="{}">#{}</a></td></tr>', (
+            (reverse("admin:orders_order_change", args=[r["order_id"]]), r["order__order_number"], r["quantity"],
+             reverse("admin:allocation_allocationrun_change", args=[r["run_id"]]), r["run_id"]) for r in rows
+        ))
+        return format_html(
+            '<table class="lot-holders"><thead><tr><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>{}</tbody></table>{}',
+            gettext("Order"), gettext("Quantity"), gettext("Run"), body, more,
+        )
+
+    def save_model(self, request, obj: Lot, form, change: bool) -> None:
+        if not change:
+            super().save_model(request, obj, form, change)
+            return
+        changes = {name: form.cleaned_data[name] for name in form.changed_data if name in LotForm.Meta.fields}
+        if changes:
+            lot_update(lot=obj, user=request.user, **changes)
+
+    def delete_model(self, request, obj: Lot) -> None:
+        lot_delete(lot=obj, user=request.user)
+
+    def delete_queryset(self, request, queryset) -> None:
+        for lot in queryset.order_by("pk"):
+            lot_delete(lot=lot, user=request.user)
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except DomainError as error:  # a concurrent allocation beat the form's check
+            self.message_user(request, error.message, messages.ERROR)
+            return HttpResponseRedirect(request.path)
+
+    def delete_view(self, request, object_id, extra_context=None):
+        try:
+            return super().delete_view(request, object_id, extra_context)
+        except DomainError as error:
+            self.message_user(request, error.message, messages.ERROR)
+            return HttpResponseRedirect(reverse("admin:stock_lot_change", args=[object_id]))

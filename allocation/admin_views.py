@@ -1,0 +1,252 @@
+"""Admin pages of the allocation actions: allocate, release, cancel and close a period.
+
+Each page validates its form, calls one service and shapes the answer; a
+domain error (a closed period, a date in the future, ...) becomes an admin
+error message on the page, never a 500. Every page needs the
+`allocation.run_allocation` permission (403 without it).
+"""
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from allocation.domain import DomainError, InsufficientStock
+from allocation.forms import AllocateForm, PeriodCloseForm
+from allocation.models import AllocationRun, ClosedPeriod
+from allocation.services import allocation_release, allocation_run, order_cancel, period_close
+from orders.models import OrderStatus
+from stock.models import Item, Lot
+
+RUN_PERMISSION = "allocation.run_allocation"
+ORDERS_SHOWN = 100  # selected orders listed on a page
+PICKS_SHOWN = 500  # preview rows; the rest are counted, not listed
+OUTCOMES_SHOWN = 300
+RECOSTED_SHOWN = 500
+
+OUTCOME_LABELS = {
+    "allocated": gettext_lazy("allocated"),
+    "partial": gettext_lazy("partly allocated"),
+    "not_allocated": gettext_lazy("not allocated"),
+    "skipped": gettext_lazy("skipped"),
+}
+
+
+def can_run_allocation(request: HttpRequest) -> bool:
+    return request.user.has_perm(RUN_PERMISSION)
+
+
+def require_run_permission(request: HttpRequest) -> None:
+    if not can_run_allocation(request):
+        raise PermissionDenied
+
+
+# --- The selection ------------------------------------------------------------
+
+def posted_selection(model_admin, request: HttpRequest) -> tuple[QuerySet, dict]:
+    """Return the orders a page was posted for, and what to post again to keep them.
+
+    With "select all N" (`select_across`) the queryset is the changelist's,
+    rebuilt from the filters kept in the page's query string.
+    """
+    selection = selection_of(request)
+    if selection["select_across"]:
+        queryset = model_admin.get_changelist_instance(request).get_queryset(request)
+    else:
+        queryset = model_admin.get_queryset(request).filter(pk__in=[i for i in selection["ids"] if i.isdigit()])
+    return queryset, selection
+
+
+def selection_of(request: HttpRequest) -> dict:
+    """Return the posted ids and "select all" flag, to post again from the next page."""
+    across = request.POST.get("select_across") in ("1", "True", "true", "on")
+    return {"ids": request.POST.getlist(ACTION_CHECKBOX_NAME), "select_across": across}
+
+
+def selected_ids(queryset: QuerySet) -> list[int]:
+    return list(queryset.order_by().values_list("pk", flat=True))
+
+
+def changelist_url(model_admin, request: HttpRequest) -> str:
+    opts = model_admin.model._meta
+    url = reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist", current_app=model_admin.admin_site.name)
+    return f"{url}?{request.GET.urlencode()}" if request.GET else url
+
+
+def order_page(model_admin, request: HttpRequest, queryset: QuerySet, selection: dict, template: str,
+               title: str, **context) -> TemplateResponse:
+    """Render an action page that lists the selected orders (the first ORDERS_SHOWN of them)."""
+    total = queryset.count()
+    shown = list(queryset.select_related("customer")[:ORDERS_SHOWN])
+    request.current_app = model_admin.admin_site.name
+    return TemplateResponse(request, template, {
+        **model_admin.admin_site.each_context(request),
+        "title": title, "opts": model_admin.model._meta, "orders": shown, "order_count": total,
+        "orders_not_shown": total - len(shown), "selection": selection, "query_string": request.GET.urlencode(),
+        "action_checkbox_name": ACTION_CHECKBOX_NAME, **context,
+    })
+
+
+# --- Allocate -----------------------------------------------------------------
+
+def run_summary(run: AllocationRun) -> str:
+    return _(
+        "%(considered)s orders considered: %(full)s fully allocated, %(partial)s partly, %(none)s not allocated; "
+        "%(quantity)s units for %(amount)s."
+    ) % {
+        "considered": run.orders_considered, "full": run.orders_fully_allocated, "partial": run.orders_partly_allocated,
+        "none": run.orders_not_allocated, "quantity": run.allocated_quantity, "amount": run.allocated_amount,
+    }
+
+
+def preview_context(report) -> dict:
+    """Shape a dry run for the page: picks with lot and cost, totals and shortfalls per order."""
+    picks = report.picks[:PICKS_SHOWN]
+    lots = dict(Lot.objects.filter(id__in={p.lot_id for p in picks}).values_list("id", "reference")) if picks else {}
+    items = dict(Item.objects.filter(id__in={p.item_id for p in picks}).values_list("id", "item_code")) if picks else {}
+    numbers = {o["order"]: o["order_number"] for o in report.outcomes}
+    outcomes = [
+        {**o, "status_label": OUTCOME_LABELS.get(o["status"], o["status"])} for o in report.outcomes[:OUTCOMES_SHOWN]
+    ]
+    return {
+        "summary": run_summary(report.run),
+        "picks": [
+            {"order": numbers.get(p.order_id, p.order_id), "item": items.get(p.item_id), "lot": lots.get(p.lot_id),
+             "quantity": p.quantity, "unit_cost": p.unit_cost, "amount": p.amount, "cost_final": p.cost_final}
+            for p in picks
+        ],
+        "picks_not_shown": len(report.picks) - len(picks),
+        "outcomes": outcomes,
+        "outcomes_not_shown": len(report.outcomes) - len(outcomes),
+        "shortfall_count": sum(len(o["shortfalls"]) for o in report.outcomes),
+    }
+
+
+def domain_error_message(error: DomainError) -> str:
+    text = _("Refused: %(reason)s") % {"reason": error.message}
+    if isinstance(error, InsufficientStock):
+        shorts = "; ".join(_("line %(line)s short %(short)s") % {"line": s.line_id, "short": s.short}
+                           for s in error.shortfalls)
+        text = f"{text} ({shorts})" if shorts else text
+    return text
+
+
+def allocate_page(model_admin, request, queryset, selection, form, preview=None) -> TemplateResponse:
+    return order_page(model_admin, request, queryset, selection, "admin/orders/order/allocate.html",
+                      _("Allocate selected orders"), form=form, preview=preview)
+
+
+def allocate_view(model_admin, request: HttpRequest) -> HttpResponse:
+    """Preview (a dry run) or allocate the posted orders with the posted parameters."""
+    require_run_permission(request)
+    if request.method != "POST":
+        return HttpResponseRedirect(changelist_url(model_admin, request))
+    queryset, selection = posted_selection(model_admin, request)
+    form = AllocateForm(request.POST)
+    preview = None
+    if form.is_valid():
+        ids = selected_ids(queryset)
+        commit = "allocate" in request.POST
+        try:
+            report = allocation_run(orders=ids, dry_run=not commit, user=request.user, **form.run_parameters())
+        except DomainError as error:
+            model_admin.message_user(request, domain_error_message(error), messages.ERROR)
+        else:
+            if commit:
+                url = reverse("admin:allocation_allocationrun_change", args=[report.run.pk])
+                model_admin.message_user(request, format_html(
+                    '{} <a href="{}">{}</a>',
+                    _("Allocation run #%(id)s done. ") % {"id": report.run.pk} + run_summary(report.run),
+                    url, _("Open the run"),
+                ), messages.SUCCESS)
+                return HttpResponseRedirect(changelist_url(model_admin, request))
+            preview = preview_context(report)
+    return allocate_page(model_admin, request, queryset, selection, form, preview)
+
+
+# --- Release and cancel ---------------------------------------------------------
+
+def release_page(model_admin, request, queryset, selection) -> TemplateResponse:
+    return order_page(model_admin, request, queryset, selection, "admin/orders/order/confirm_action.html",
+                      _("Release allocations"), confirm_url="admin:orders_order_release",
+                      question=_("Release every active allocation of these orders? Their quantities go back to the lots."),
+                      confirm_label=_("Yes, release"))
+
+
+def cancel_page(model_admin, request, queryset, selection) -> TemplateResponse:
+    return order_page(model_admin, request, queryset, selection, "admin/orders/order/confirm_action.html",
+                      _("Cancel orders"), confirm_url="admin:orders_order_cancel",
+                      question=_("Cancel these orders? Their allocations are released first. This cannot be undone."),
+                      confirm_label=_("Yes, cancel the orders"))
+
+
+def release_view(model_admin, request: HttpRequest) -> HttpResponse:
+    """Release the active allocations of the posted orders."""
+    require_run_permission(request)
+    if request.method == "POST" and "confirm" in request.POST:
+        queryset, _selection = posted_selection(model_admin, request)
+        try:
+            report = allocation_release(orders=selected_ids(queryset), user=request.user)
+        except DomainError as error:
+            model_admin.message_user(request, domain_error_message(error), messages.ERROR)
+        else:
+            model_admin.message_user(request, _("Released %(count)s allocation results (%(quantity)s units).") % {
+                "count": report.released, "quantity": report.quantity}, messages.SUCCESS)
+    return HttpResponseRedirect(changelist_url(model_admin, request))
+
+
+def cancel_view(model_admin, request: HttpRequest) -> HttpResponse:
+    """Cancel the posted orders that are not cancelled yet, all or nothing."""
+    require_run_permission(request)
+    if request.method == "POST" and "confirm" in request.POST:
+        queryset, _selection = posted_selection(model_admin, request)
+        ids = list(queryset.exclude(status=OrderStatus.CANCELLED).order_by("pk").values_list("pk", flat=True))
+        released = quantity = 0
+        try:
+            with transaction.atomic():
+                for order_id in ids:
+                    report = order_cancel(order=order_id, user=request.user)
+                    released, quantity = released + report.released, quantity + report.quantity
+        except DomainError as error:
+            model_admin.message_user(request, domain_error_message(error), messages.ERROR)
+        else:
+            model_admin.message_user(request, _(
+                "Cancelled %(count)s orders; released %(released)s allocation results (%(quantity)s units)."
+            ) % {"count": len(ids), "released": released, "quantity": quantity}, messages.SUCCESS)
+    return HttpResponseRedirect(changelist_url(model_admin, request))
+
+
+# --- Close a period -------------------------------------------------------------
+
+def period_close_view(model_admin, request: HttpRequest) -> HttpResponse:
+    """Show what closing a total-average period re-costs (a dry run), then close it."""
+    require_run_permission(request)
+    form = PeriodCloseForm(request.POST or None)
+    report = None
+    if request.method == "POST" and form.is_valid():
+        # Close only the period that was just previewed, never one typed after the preview.
+        commit = "close" in request.POST and request.POST.get("previewed") == form.cleaned_data["period"]
+        try:
+            report = period_close(period=form.cleaned_data["period"], user=request.user, dry_run=not commit)
+        except DomainError as error:
+            model_admin.message_user(request, domain_error_message(error), messages.ERROR)
+        else:
+            if commit:
+                model_admin.message_user(request, _("Period %(period)s closed: %(count)s results re-costed.") % {
+                    "period": report.period, "count": len(report.recosted)}, messages.SUCCESS)
+                return HttpResponseRedirect(reverse("admin:allocation_closedperiod_changelist"))
+    recosted = report.recosted[:RECOSTED_SHOWN] if report else []
+    request.current_app = model_admin.admin_site.name
+    return TemplateResponse(request, "admin/allocation/closedperiod/close_period.html", {
+        **model_admin.admin_site.each_context(request),
+        "title": _("Close a total-average period"), "opts": ClosedPeriod._meta, "form": form, "report": report,
+        "recosted": recosted, "recosted_not_shown": len(report.recosted) - len(recosted) if report else 0,
+    })

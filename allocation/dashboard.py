@@ -1,0 +1,140 @@
+"""The admin index dashboard: stock per item, open orders and fill rate, expiring lots, last runs.
+
+Everything comes from a fixed number of aggregate queries (8), whatever the
+number of items, lots or orders. The chart is drawn here as plain geometry
+for an inline SVG in the template: no script, no internet resource.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+
+from django.db.models import Count, F, Q, Sum
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from allocation.models import AllocationResult, AllocationRun
+from orders.models import ALLOCATABLE_STATUSES, Order, OrderLine, OrderStatus
+from stock.models import Item, Lot
+
+TOP_ITEMS = 10
+EXPIRY_DAYS = 30
+EXPIRING_SHOWN = 10
+LAST_RUNS = 5
+CHART_WIDTH, CHART_LABEL, CHART_ROW = 560, 110, 24
+
+
+@dataclass(frozen=True, slots=True)
+class Bar:
+    """One row of the allocated-vs-available chart, in SVG user units."""
+
+    y: int
+    label: str
+    allocated: int
+    available: int
+    allocated_width: float
+    available_width: float
+
+    @property
+    def available_x(self) -> float:
+        return CHART_LABEL + self.allocated_width
+
+    @property
+    def text_y(self) -> int:
+        return self.y + CHART_ROW // 2 + 4
+
+
+def _in_stock(prefix: str, today: date) -> Q:
+    """Lots received by `today` and not expired (the stock that can be allocated)."""
+    return (
+        Q(**{f"{prefix}received_on__isnull": False, f"{prefix}received_on__lte": today})
+        & (Q(**{f"{prefix}expires_on__isnull": True}) | Q(**{f"{prefix}expires_on__gte": today}))
+    )
+
+
+def item_stock(today: date, limit: int = TOP_ITEMS) -> list[Item]:
+    """Return the items with the most allocated stock, annotated on_hand / allocated / available / inbound."""
+    stocked = _in_stock("lots__", today)
+    inbound = Q(lots__received_on__isnull=True) | Q(lots__received_on__gt=today)
+    return list(
+        Item.objects.annotate(
+            on_hand=Coalesce(Sum("lots__quantity", filter=stocked), 0),
+            allocated=Coalesce(Sum("lots__allocated_quantity", filter=stocked), 0),
+            inbound=Coalesce(Sum("lots__quantity", filter=inbound), 0),
+        ).annotate(available=F("on_hand") - F("allocated"))
+        .filter(Q(on_hand__gt=0) | Q(inbound__gt=0))
+        .order_by("-allocated", "-on_hand", "item_code")[:limit]
+    )
+
+
+def stock_totals(today: date) -> dict[str, int]:
+    stocked = _in_stock("", today)
+    totals = Lot.objects.aggregate(
+        on_hand=Coalesce(Sum("quantity", filter=stocked), 0),
+        allocated=Coalesce(Sum("allocated_quantity", filter=stocked), 0),
+        inbound=Coalesce(Sum("quantity", filter=Q(received_on__isnull=True) | Q(received_on__gt=today)), 0),
+    )
+    totals["available"] = totals["on_hand"] - totals["allocated"]
+    return totals
+
+
+def _rate(part: int | None, whole: int | None) -> Decimal | None:
+    return (Decimal(100) * (part or 0) / whole).quantize(Decimal("0.1")) if whole else None
+
+
+def order_figures() -> dict:
+    """Return order counts by status and the fill rates (allocated / ordered quantity)."""
+    counts = Order.objects.aggregate(
+        **{status.value: Count("id", filter=Q(status=status)) for status in OrderStatus},
+    )
+    live = ~Q(order__status=OrderStatus.CANCELLED)
+    still_open = Q(order__status__in=ALLOCATABLE_STATUSES)
+    ordered = OrderLine.objects.aggregate(
+        all=Sum("quantity", filter=live), open=Sum("quantity", filter=still_open),
+    )
+    allocated = AllocationResult.objects.active().aggregate(
+        all=Sum("allocated_quantity", filter=live), open=Sum("allocated_quantity", filter=still_open),
+    )
+    return {
+        "by_status": [(status.label, counts[status.value], status.value) for status in OrderStatus],
+        "open_count": sum(counts[s] for s in ALLOCATABLE_STATUSES),
+        "open_ordered": ordered["open"] or 0, "open_allocated": allocated["open"] or 0,
+        "open_fill_rate": _rate(allocated["open"], ordered["open"]),
+        "fill_rate": _rate(allocated["all"], ordered["all"]),
+    }
+
+
+def expiring_lots(today: date) -> tuple[list[Lot], int]:
+    """Return the first lots with stock left that expire in the next EXPIRY_DAYS days, and how many there are."""
+    lots = Lot.objects.filter(
+        expires_on__gte=today, expires_on__lte=today + timedelta(days=EXPIRY_DAYS), quantity__gt=F("allocated_quantity"),
+    )
+    shown = list(lots.select_related("item").order_by("expires_on", "id")[:EXPIRING_SHOWN])
+    return shown, (lots.count() if len(shown) == EXPIRING_SHOWN else len(shown))
+
+
+def chart(items: list[Item]) -> dict:
+    """Lay out the allocated-vs-available bars of the given items."""
+    scale = max((item.on_hand for item in items), default=0) or 1
+    span = CHART_WIDTH - CHART_LABEL - 10
+    bars = [
+        Bar(i * CHART_ROW, item.item_code, item.allocated, item.available,
+            round(span * item.allocated / scale, 1), round(span * max(item.available, 0) / scale, 1))
+        for i, item in enumerate(items)
+    ]
+    return {"bars": bars, "width": CHART_WIDTH, "height": len(bars) * CHART_ROW + 26, "label_x": CHART_LABEL - 6,
+            "legend_y": len(bars) * CHART_ROW + 16, "bar_height": CHART_ROW - 6, "scale": scale, "left": CHART_LABEL}
+
+
+def dashboard(today: date | None = None) -> dict:
+    """Return everything the admin index dashboard shows."""
+    today = today or timezone.localdate()
+    items = item_stock(today)
+    lots, expiring_count = expiring_lots(today)
+    return {
+        "today": today, "items": items, "totals": stock_totals(today), "orders": order_figures(),
+        "expiring": lots, "expiring_count": expiring_count, "expiry_days": EXPIRY_DAYS,
+        "runs": list(AllocationRun.objects.select_related("started_by").defer("outcomes", "requested_orders")[:LAST_RUNS]),
+        "chart": chart(items),
+    }

@@ -1,0 +1,161 @@
+"""django-import-export resources: CSV/Excel import of the master data and orders, export of results and runs.
+
+Imports run through import-export's two steps (a dry run with a preview of
+every row and its errors, then the confirmation), so a file with one bad row
+saves nothing. Lots are matched by reference and updated through
+`stock.services.lot_update` (never below what is allocated); their
+`allocated_quantity` is not a column. Orders come one row per order line and
+are grouped by order number; lines cannot be added to an order that already
+holds allocations.
+"""
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
+from import_export import fields, resources, widgets
+
+from allocation.domain import DomainError
+from allocation.models import AllocationResult, AllocationRun
+from orders.models import Customer, Order, OrderLine, OrderStatus
+from stock.models import Item, Lot
+from stock.services import lot_update
+
+
+class CodeWidget(widgets.ForeignKeyWidget):
+    """A foreign key by its code, with a plain "no such code" error instead of DoesNotExist."""
+
+    def clean(self, value, row=None, **kwargs):
+        value = str(value).strip() if value is not None else ""
+        if not value:
+            return None
+        try:
+            return super().clean(value, row=row, **kwargs)
+        except self.model.DoesNotExist:
+            raise ValueError(_('No %(model)s "%(value)s".') % {"model": self.model._meta.verbose_name, "value": value})
+
+
+class ItemResource(resources.ModelResource):
+    class Meta:
+        model = Item
+        fields = ("item_code", "name", "category", "unit_price", "unit", "is_active")
+        import_id_fields = ("item_code",)
+        clean_model_instances = True
+        skip_unchanged = True
+
+
+class CustomerResource(resources.ModelResource):
+    class Meta:
+        model = Customer
+        fields = ("code", "name", "email", "phone", "credit_limit", "credit_period_days", "is_active")
+        import_id_fields = ("code",)
+        clean_model_instances = True
+        skip_unchanged = True
+
+
+class LotResource(resources.ModelResource):
+    item = fields.Field(attribute="item", column_name="item_code", widget=CodeWidget(Item, "item_code"))
+
+    class Meta:
+        model = Lot
+        # allocated_quantity is kept by the allocation services; it is never a column.
+        fields = ("reference", "item", "quantity", "unit_cost", "received_on", "eta", "expires_on", "note")
+        import_id_fields = ("reference",)
+        clean_model_instances = True
+        skip_unchanged = True
+
+    def do_instance_save(self, instance: Lot, is_create: bool) -> None:
+        if is_create:
+            instance.save(force_insert=True)
+            return
+        changes = {name: getattr(instance, name) for name in
+                   ("reference", "item_id", "quantity", "unit_cost", "received_on", "eta", "expires_on", "note")}
+        try:
+            lot_update(lot=instance, **changes)
+        except DomainError as error:
+            raise ValidationError({"quantity": error.message}) from error
+
+
+class OrderLineResource(resources.ModelResource):
+    """Orders, one row per line: order_number, customer, order_date, priority, item_code, quantity, unit_price, lot."""
+
+    order = fields.Field(attribute="order", column_name="order_number", widget=CodeWidget(Order, "order_number"))
+    customer = fields.Field(column_name="customer")
+    order_date = fields.Field(column_name="order_date")
+    priority = fields.Field(column_name="priority")
+    item = fields.Field(attribute="item", column_name="item_code", widget=CodeWidget(Item, "item_code"))
+    lot = fields.Field(attribute="lot", column_name="lot", widget=CodeWidget(Lot, "reference"))
+
+    class Meta:
+        model = OrderLine
+        name = "Orders (one row per line)"
+        fields = ("order", "customer", "order_date", "priority", "item", "quantity", "unit_price", "lot")
+        import_id_fields = ("order", "item", "lot")
+        clean_model_instances = True
+
+    def before_import_row(self, row, **kwargs) -> None:
+        """Create (or update) the row's order, unless it already holds allocations."""
+        number = str(row.get("order_number") or "").strip()
+        if not number:
+            raise ValidationError({"order_number": _("An order number is required.")})
+        errors = {}
+        customer = None
+        try:
+            customer = CodeWidget(Customer, "code").clean(row.get("customer"))
+        except ValueError as error:
+            errors["customer"] = str(error)
+        try:
+            order_date = widgets.DateWidget().clean(row.get("order_date"))
+        except ValueError as error:
+            errors["order_date"], order_date = str(error), None
+        try:
+            priority = widgets.IntegerWidget().clean(row.get("priority")) or 0
+        except ValueError as error:
+            errors["priority"], priority = str(error), 0
+        if errors:
+            raise ValidationError(errors)
+        order = Order.objects.filter(order_number=number).first()
+        if order is not None and order.status != OrderStatus.OPEN:
+            raise ValidationError({"order_number": _(
+                "Order %(number)s is %(status)s; release its allocations before importing lines into it."
+            ) % {"number": number, "status": order.get_status_display()}})
+        if order is None:
+            order = Order(order_number=number)
+        order.customer, order.priority = customer, priority
+        if order_date:
+            order.order_date = order_date
+        order.save()
+
+    def dehydrate_customer(self, line: OrderLine) -> str:
+        return line.order.customer.code if line.order.customer_id else ""
+
+    def dehydrate_order_date(self, line: OrderLine) -> str:
+        return line.order.order_date.isoformat()
+
+    def dehydrate_priority(self, line: OrderLine) -> int:
+        return line.order.priority
+
+    def get_queryset(self):
+        return OrderLine.objects.select_related("order__customer", "item", "lot")
+
+
+class AllocationResultResource(resources.ModelResource):
+    run = fields.Field(attribute="run_id", column_name="run")
+    order = fields.Field(attribute="order__order_number", column_name="order_number")
+    item = fields.Field(attribute="item__item_code", column_name="item_code")
+    lot = fields.Field(attribute="lot__reference", column_name="lot")
+    allocated_price = fields.Field(attribute="allocated_price", column_name="amount")
+
+    class Meta:
+        model = AllocationResult
+        fields = ("id", "run", "order", "order_line", "item", "lot", "allocated_quantity", "unit_cost", "allocated_price",
+                  "allocation_date", "method", "cost_final", "provisional_unit_cost", "provisional_price", "released_at")
+
+
+class AllocationRunResource(resources.ModelResource):
+    started_by = fields.Field(attribute="started_by__username", column_name="started_by")
+
+    class Meta:
+        model = AllocationRun
+        fields = ("id", "method", "policy", "as_of", "allow_partial", "allow_inbound", "status", "started_by", "started_at",
+                  "finished_at", "orders_considered", "orders_fully_allocated", "orders_partly_allocated",
+                  "orders_not_allocated", "allocated_quantity", "allocated_amount", "error")
