@@ -106,10 +106,14 @@ class Shortfall:
     requested: int
     allocated: int
     reason: str = ""
+    # What the run found for the line; differs from `allocated` only when an
+    # all-or-nothing order was skipped (then nothing was allocated).
+    available: int | None = None
 
     @property
     def short(self) -> int:
-        return self.requested - self.allocated
+        """Return how many units could not be found."""
+        return self.requested - (self.allocated if self.available is None else self.available)
 
 
 class OutcomeStatus:

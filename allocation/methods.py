@@ -199,7 +199,7 @@ class Allocator:
                 shortfalls.append(Shortfall(line.line_id, line.item_id, line.quantity, got, reason))
         if shortfalls and not allow_partial:
             self._undo(picks)
-            shortfalls = [Shortfall(s.line_id, s.item_id, s.requested, 0, s.reason) for s in shortfalls]
+            shortfalls = [Shortfall(s.line_id, s.item_id, s.requested, 0, s.reason, s.allocated) for s in shortfalls]
             return [], OrderOutcome(
                 order.order_id, OutcomeStatus.SKIPPED, shortfalls=shortfalls,
                 reason="not every line can be filled",
