@@ -1,0 +1,98 @@
+"""Allocation runs that outlive a request: big runs and the nightly run (Zappa on AWS Lambda).
+
+`allocation_run_start` runs an allocation at once when it is small, and queues it when it is bigger than
+ALLOCATION_ASYNC_THRESHOLD orders. A queued run is handed to `allocation_run_execute`, a Zappa task: on
+Lambda, calling it invokes a Lambda function asynchronously with the run id (the worker function named by
+ALLOCATION_WORKER_FUNCTION, else this one) and returns at once; anywhere else Zappa's @task calls the
+function in-process, so the run is done when `allocation_run_start` returns. Either way the caller answers
+with the run's id and status, which the user follows on /api/v1/allocation-runs/{id}/ or the run's admin page.
+
+`nightly_allocation` is the target of the scheduled event in zappa_settings.json.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from datetime import date
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from zappa.asynchronous import task
+
+from allocation.domain import Conflict
+from allocation.models import AllocationRun, Policy, RunStatus
+from allocation.services import allocation_run, allocation_run_prepare, allocation_run_queued
+from orders.models import ALLOCATABLE_STATUSES, Order
+
+logger = logging.getLogger(__name__)
+
+
+def allocation_run_is_big(orders: Iterable | None) -> bool:
+    """Return whether a run over `orders` (None: every open order) is too big for one request."""
+    count = Order.objects.filter(status__in=ALLOCATABLE_STATUSES).count() if orders is None else len(list(orders))
+    return count > settings.ALLOCATION_ASYNC_THRESHOLD
+
+
+def allocation_run_start(
+    *,
+    method: str,
+    orders: Iterable | None = None,
+    as_of: date | None = None,
+    policy: str = Policy.ORDER_DATE,
+    allow_partial: bool = True,
+    allow_inbound: bool = True,
+    dry_run: bool = False,
+    user=None,
+) -> AllocationRun:
+    """Run an allocation now, or queue it for `allocation_run_execute` when it is big; return the run.
+
+    A dry run always runs now (it writes nothing, so there would be nothing to follow).
+    Parameters are checked before anything is queued: bad ones raise as `allocation_run` does.
+    """
+    orders = None if orders is None else list(orders)
+    params = {"method": method, "orders": orders, "as_of": as_of, "policy": policy, "allow_partial": allow_partial,
+              "allow_inbound": allow_inbound, "user": user}
+    if dry_run or not allocation_run_is_big(orders):
+        return allocation_run(dry_run=dry_run, **params).run
+    run = allocation_run_prepare(queue=True, **params)
+    # The invoked function reads the run from the database: hand it over once the row is committed.
+    transaction.on_commit(lambda: _dispatch(run.pk))
+    run.refresh_from_db()
+    return run
+
+
+def _dispatch(run_id: int) -> None:
+    try:
+        allocation_run_execute(run_id=run_id)
+    except Exception as error:  # noqa: BLE001  (the invocation itself failed: say so on the run)
+        logger.exception("Could not start allocation run %s", run_id)
+        AllocationRun.objects.filter(pk=run_id, status=RunStatus.QUEUED).update(
+            status=RunStatus.FAILED, error=f"Could not start the run: {error}"[:2000], finished_at=timezone.now(),
+        )
+
+
+@task(remote_aws_lambda_function_name=(settings.ALLOCATION_WORKER_FUNCTION or None) if settings.ON_LAMBDA else None)
+def allocation_run_execute(run_id: int) -> dict:
+    """Execute the queued run `run_id`; return its id and final status.
+
+    A run that fails is stored as failed (with the error) and not raised again, so that Lambda does not
+    retry it; a run that is no longer queued (a retried invocation) is left as it is.
+    """
+    try:
+        allocation_run_queued(run_id=run_id)
+    except Conflict:
+        logger.warning("Allocation run %s was not queued any more; left as it is", run_id)
+    except Exception:
+        if not AllocationRun.objects.filter(pk=run_id, status=RunStatus.FAILED).exists():
+            raise  # not recorded (e.g. the database was unreachable): let Lambda retry the invocation
+        logger.exception("Allocation run %s failed", run_id)
+    status = AllocationRun.objects.filter(pk=run_id).values_list("status", flat=True).first()
+    return {"run": run_id, "status": status}
+
+
+def nightly_allocation(event: dict | None = None, context=None) -> dict:
+    """Allocate every open order with ALLOCATION_NIGHTLY_METHOD (the nightly scheduled event)."""
+    run = allocation_run_start(method=settings.ALLOCATION_NIGHTLY_METHOD)
+    logger.info("Nightly allocation: run %s is %s", run.pk, run.status)
+    return {"run": run.pk, "status": run.status}
