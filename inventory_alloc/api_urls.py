@@ -1,8 +1,8 @@
 """The REST API's routes, under /api/v1/ (see the README's REST API section)."""
 from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
-from rest_framework.permissions import AllowAny
-from rest_framework.routers import DefaultRouter
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.routers import APIRootView, DefaultRouter
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView, TokenVerifyView
 
@@ -10,7 +10,15 @@ from allocation.views import AllocateView, AllocationResultViewSet, AllocationRu
 from orders.views import CustomerViewSet, OrderViewSet, PaymentViewSet
 from stock.views import InventoryViewSet, ItemViewSet, LotViewSet
 
+
+class ApiRootView(APIRootView):
+    """The list of the API's collections (any signed-in user may read it)."""
+
+    permission_classes = [IsAuthenticated]
+
+
 router = DefaultRouter()
+router.APIRootView = ApiRootView
 router.register("items", ItemViewSet, basename="item")
 router.register("lots", LotViewSet, basename="lot")
 router.register("inventories", InventoryViewSet, basename="inventory")

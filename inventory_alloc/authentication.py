@@ -73,7 +73,7 @@ class JWKSAuthentication(authentication.BaseAuthentication):
             raise exceptions.AuthenticationFailed(f"Invalid token: {error}")
         audience = settings.JWT_AUDIENCE
         if audience:
-            got = claims.get("aud", claims.get("client_id"))
+            got = claims.get("aud") or claims.get("client_id")
             got = got if isinstance(got, list) else [got]
             if audience not in got:
                 raise exceptions.AuthenticationFailed("Invalid token: wrong audience.")

@@ -39,6 +39,10 @@ class PaymentSerializer(serializers.ModelSerializer):
 
 
 class OrderLineSerializer(serializers.ModelSerializer):
+    id = serializers.IntegerField(
+        required=False, min_value=1, max_value=2**62,
+        help_text="When editing an order: the line to keep and change (lines left out are removed).",
+    )
     item_code = serializers.SlugRelatedField(source="item", slug_field="item_code", queryset=Item.objects.all())
     lot = serializers.SlugRelatedField(
         slug_field="reference", queryset=Lot.objects.all(), required=False, allow_null=True,
@@ -87,6 +91,7 @@ class OrderSerializer(serializers.ModelSerializer):
         with transaction.atomic():
             order = Order.objects.create(**validated_data)
             for line in lines:
+                line.pop("id", None)
                 OrderLine.objects.create(order=order, **line)
         return order
 
@@ -94,18 +99,42 @@ class OrderSerializer(serializers.ModelSerializer):
         lines = validated_data.pop("lines", None)
         with transaction.atomic():
             if lines is not None:
-                if instance.allocation_results.exists():
-                    raise Conflict(
-                        f"Order {instance.order_number} has allocation history; its lines cannot be replaced.",
-                        order=instance.order_number,
-                    )
-                instance.lines.all().delete()
-                for line in lines:
-                    OrderLine.objects.create(order=instance, **line)
+                _replace_lines(instance, lines)
             for name, value in validated_data.items():
                 setattr(instance, name, value)
             instance.save()
         return instance
+
+
+def _replace_lines(order: Order, lines: list[dict]) -> None:
+    """Make the order's lines these: lines with an `id` are changed, others added, the rest removed.
+
+    A line with allocation history keeps its item and cannot be removed (409).
+    """
+    existing = {line.pk: line for line in order.lines.all()}
+    with_history = set(order.allocation_results.values_list("order_line_id", flat=True))
+    kept = set()
+    for data in lines:
+        line_id = data.pop("id", None)
+        if line_id is None:
+            OrderLine.objects.create(order=order, **data)
+            continue
+        line = existing.get(line_id)
+        if line is None:
+            raise serializers.ValidationError({"lines": [f"Line {line_id} is not a line of order {order.order_number}."]})
+        if line_id in with_history and data.get("item", line.item) != line.item:
+            raise Conflict(f"Line {line_id} has allocation history; its item cannot change.", line=line_id)
+        for name, value in data.items():
+            setattr(line, name, value)
+        line.save()
+        kept.add(line_id)
+    removed = sorted(set(existing) - kept)
+    if blocked := sorted(set(removed) & with_history):
+        raise Conflict(
+            f"Lines {', '.join(map(str, blocked))} have allocation history and cannot be removed; keep them by id.",
+            lines=blocked,
+        )
+    OrderLine.objects.filter(pk__in=removed).delete()
 
 
 def _from_flat_shape(data: dict) -> dict:

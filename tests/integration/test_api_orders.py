@@ -165,3 +165,22 @@ def test_a_customer_with_orders_cannot_be_deleted(widget_example, clerk):
     customer = widget_example["orders"]["O1"].customer
     response = clerk.delete(f"{API}customers/{customer.pk}/")
     assert response.status_code == 409
+
+
+def test_editing_lines_keeps_those_named_by_id_and_refuses_to_drop_one_with_history(widget_example, allocator):
+    # given: O1 allocated then released, so its line has history
+    order = widget_example["orders"]["O1"]
+    line = order.lines.get()
+    allocator.post(f"{API}allocate/", {"method": "FIFO", "as_of": "2026-01-25", "orders": [order.pk]}, format="json")
+    allocator.post(f"{API}orders/{order.pk}/release/", {}, format="json")
+    url = f"{API}orders/{order.pk}/"
+    # when
+    dropped = allocator.patch(url, {"lines": [{"item_code": "WIDGET", "quantity": 5}]}, format="json")
+    unknown = allocator.patch(url, {"lines": [{"id": 999999, "item_code": "WIDGET", "quantity": 5}]}, format="json")
+    kept = allocator.patch(url, {"lines": [{"id": line.pk, "item_code": "WIDGET", "quantity": 90},
+                                           {"item_code": "WIDGET", "quantity": 5}]}, format="json")
+    # then
+    assert dropped.status_code == 409 and dropped.json()["lines"] == [line.pk]
+    assert unknown.status_code == 400 and "lines" in unknown.json()
+    assert kept.status_code == 200
+    assert [(row["id"] == line.pk, row["quantity"]) for row in kept.json()["lines"]] == [(True, 90), (False, 5)]
