@@ -1,0 +1,72 @@
+"""A run costs the same number of queries for 10 orders as for 1,000."""
+import random
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from allocation.models import Method
+from allocation.services import allocation_run
+from orders.models import Customer, Order, OrderLine
+from stock.models import Item, Lot
+
+pytestmark = pytest.mark.django_db
+AS_OF = date(2026, 2, 27)
+
+
+@pytest.fixture
+def stockroom():
+    """Six items, each with three received lots (one expired) and one inbound lot; ten customers."""
+    items = Item.objects.bulk_create(Item(item_code=f"ITEM{n}", name=f"Item {n}") for n in range(6))
+    lots = []
+    for item in items:
+        for k, received in enumerate((date(2026, 1, 5), date(2026, 1, 20), date(2026, 2, 3))):
+            lots.append(Lot(reference=f"{item.item_code}-L{k}", item=item, quantity=10_000, unit_cost=Decimal(10 + k),
+                            received_on=received, expires_on=date(2026, 2, 1) if k == 0 else None))
+        lots.append(Lot(reference=f"{item.item_code}-IN", item=item, quantity=10_000, unit_cost=Decimal("9.5"),
+                        eta=date(2026, 3, 10)))
+    Lot.objects.bulk_create(lots)
+    customers = Customer.objects.bulk_create(Customer(code=f"C{n}", name=f"Customer {n}") for n in range(10))
+    return items, customers
+
+
+def add_orders(count: int, items, customers, seed: int) -> None:
+    rng = random.Random(seed)
+    start = Order.objects.count()
+    orders = Order.objects.bulk_create(
+        Order(order_number=f"Q{start + n}", customer=rng.choice(customers), order_date=date(2026, 2, 1 + n % 20),
+              priority=rng.randint(0, 3))
+        for n in range(count)
+    )
+    OrderLine.objects.bulk_create(
+        OrderLine(order=order, item=item, quantity=rng.randint(1, 5), unit_price=Decimal("20"))
+        for order in orders for item in rng.sample(items, rng.randint(1, 3))
+    )
+
+
+def queries_of_a_run(method: str, policy: str) -> tuple[int, int]:
+    with CaptureQueriesContext(connection) as captured:
+        report = allocation_run(method=method, as_of=AS_OF, policy=policy)
+    assert report.run.orders_fully_allocated == report.run.orders_considered  # ample stock: no shortfall branch
+    return len(captured), report.run.orders_considered
+
+
+@pytest.mark.parametrize(("method", "policy"), [
+    (Method.FIFO, "order_date"),
+    (Method.MOVING_AVERAGE, "customer_score"),
+    (Method.TOTAL_AVERAGE, "priority"),
+])
+def test_a_run_over_1000_orders_runs_as_many_queries_as_one_over_10(stockroom, method, policy):
+    items, customers = stockroom
+    # given: 10 open orders
+    add_orders(10, items, customers, seed=1)
+    few, considered = queries_of_a_run(method, policy)
+    assert considered == 10
+    # when: 1,000 more (the first ten are allocated now and no longer open)
+    add_orders(1000, items, customers, seed=2)
+    many, considered = queries_of_a_run(method, policy)
+    # then
+    assert considered == 1000
+    assert many == few <= 20, (few, many)
