@@ -91,20 +91,6 @@ def closed_period_holding(day: date) -> ClosedPeriod | None:
     return ClosedPeriod.objects.filter(start__lte=day, end__gte=day).first()
 
 
-def active_allocated_by_line(order_ids: list[int] | None) -> dict[int, int]:
-    """Return each line's actively allocated quantity, for the given orders (None: open orders)."""
-    from orders.models import ALLOCATABLE_STATUSES
-
-    totals: dict[int, int] = {}
-    base = AllocationResult.objects.active().values_list("order_line_id").annotate(q=Sum("allocated_quantity")).order_by()
-    if order_ids is None:
-        totals.update(base.filter(order__status__in=ALLOCATABLE_STATUSES))
-    else:
-        for chunk in chunked(order_ids, batch_size()):
-            totals.update(base.filter(order_id__in=chunk))
-    return totals
-
-
 def lot_holders(lot_id: int) -> list[str]:
     """Return the order numbers holding active allocations on a lot."""
     return list(

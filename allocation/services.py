@@ -14,6 +14,7 @@ from datetime import date
 
 from django.db import transaction
 from django.db.models import F, Q, Sum
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from allocation import writes
@@ -34,7 +35,7 @@ from allocation.domain import (
 from allocation.methods import allocate, get_method
 from allocation.models import AllocationRun, Policy, RunStatus
 from allocation.periods import PeriodCloseReport, period_close  # noqa: F401  (a service of this module)
-from allocation.selectors import active_allocated_by_line, batch_size, closed_period_holding, item_costs
+from allocation.selectors import batch_size, closed_period_holding, item_costs, period_start_function
 from orders.models import ALLOCATABLE_STATUSES, Order, OrderLine, OrderStatus
 from orders.selectors import customer_history_parts, open_quantity_coverage, weighted_score
 from stock.models import Item, Lot
@@ -80,7 +81,8 @@ def _check_parameters(method: str, policy: str, as_of: date) -> None:
         raise InvalidInput(f'"{policy}" is not a policy; use one of {", ".join(Policy.values)}.', field="policy")
     if as_of > timezone.localdate():
         raise InvalidInput("The allocation date cannot be in the future.", field="as_of")
-    closed = closed_period_holding(as_of)
+    # Only a period that has ended can be closed: skip the look-up for the current one.
+    closed = closed_period_holding(as_of) if as_of < period_start_function()(timezone.localdate()) else None
     if closed is not None:
         raise PeriodClosed(f"{closed.start:%Y-%m}", f"Period {closed.start:%Y-%m} is closed; allocate at a later date.")
 
@@ -101,14 +103,16 @@ def _load_orders(order_ids: list[int] | None, *, lock: bool) -> list[_OrderRow]:
     return rows
 
 
-def _load_lines(order_ids: list[int] | None) -> list[tuple[int, int, int, int, int | None]]:
+def _load_lines(order_ids: list[int] | None) -> list[tuple[int, int, int, int, int | None, int]]:
+    """Return (id, order, item, quantity, named lot, actively allocated) of the orders' lines."""
     fields = ("id", "order_id", "item_id", "quantity", "lot_id")
+    done = Coalesce(Sum("allocation_results__allocated_quantity", filter=Q(allocation_results__released_at__isnull=True)), 0)
     base = OrderLine.objects.order_by("id")
     if order_ids is None:
-        return list(base.filter(order__status__in=ALLOCATABLE_STATUSES).values_list(*fields))
+        return list(base.filter(order__status__in=ALLOCATABLE_STATUSES).values_list(*fields).annotate(done=done))
     lines = []
     for chunk in writes.chunked(order_ids, batch_size()):
-        lines += base.filter(order_id__in=chunk).values_list(*fields)
+        lines += base.filter(order_id__in=chunk).values_list(*fields).annotate(done=done)
     return lines
 
 
@@ -189,9 +193,10 @@ def _plan(
     by_id = {o.id: o for o in orders}
     cancelled = [o for o in orders if o.status == OrderStatus.CANCELLED]
     live_ids = None if order_ids is None else [o.id for o in orders if o.status != OrderStatus.CANCELLED]
-    lines = [line for line in _load_lines(live_ids) if line[1] in by_id] if orders else []
-    already = active_allocated_by_line(live_ids) if lines else {}
-    open_lines = [(lid, oid, iid, qty - already.get(lid, 0), lot) for lid, oid, iid, qty, lot in lines]
+    loaded = [line for line in _load_lines(live_ids) if line[1] in by_id] if orders else []
+    already = {line[0]: line[5] for line in loaded}
+    lines = [line[:5] for line in loaded]
+    open_lines = [(lid, oid, iid, qty - done, lot) for lid, oid, iid, qty, lot, done in loaded]
     items = {line[2] for line in open_lines if line[3] > 0}
     named = {line[4] for line in open_lines if line[4] is not None and line[3] > 0}
     lots = _load_lots(items, named, run.as_of, allow_inbound=run.allow_inbound, lock=lock) if items else []

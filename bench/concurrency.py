@@ -1,0 +1,140 @@
+"""Benchmark concurrent single-order runs on one scarce item (PostgreSQL).
+
+    python bench/concurrency.py                               # local server, 8 processes
+    python bench/concurrency.py --db postgres://user@host:5432/postgres --processes 8 --orders 400 --stock 2000
+
+Each process allocates one-unit orders of the same item, one `allocation_run`
+per order, all at once. Prints orders/second over the whole burst and the
+oversold quantity (active allocations beyond a lot's quantity, which must be 0),
+and checks that every lot's allocated_quantity equals its active results.
+With --json the last line is one JSON object.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import os
+import sys
+import time
+import uuid
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def _setup_django(url: str) -> None:
+    os.environ["DATABASE_URL"] = url
+    os.environ.setdefault("DJANGO_SECRET_KEY", "bench-only-secret-key-0123456789-abcdefghijklmnop")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "inventory_alloc.settings")
+    import django
+
+    django.setup()
+
+
+def _prepare(url: str, processes: int, orders: int, stock: int) -> list[list[int]]:
+    _setup_django(url)
+    from datetime import date
+
+    from django.core.management import call_command
+
+    from orders.models import Order, OrderLine
+    from stock.models import Item, Lot
+
+    call_command("migrate", verbosity=0)
+    item = Item.objects.create(item_code="SCARCE", name="Scarce item")
+    per_lot = max(1, stock // 4)
+    for n in range(4):
+        Lot.objects.create(reference=f"S{n}", item=item, quantity=per_lot, unit_cost="10.0000",
+                           received_on=date(2026, 1, 1 + n))
+    made = Order.objects.bulk_create(
+        [Order(order_number=f"C{n:06d}", order_date=date(2026, 1, 10)) for n in range(processes * orders)]
+    )
+    OrderLine.objects.bulk_create([OrderLine(order=o, item=item, quantity=1, unit_price=1) for o in made])
+    ids = [o.pk for o in made]
+    return [ids[p::processes] for p in range(processes)]
+
+
+def _worker(url: str, order_ids: list[int], start_at: float, queue) -> None:
+    _setup_django(url)
+    from allocation.services import allocation_run
+
+    while time.time() < start_at:
+        time.sleep(0.001)
+    done = 0
+    for order_id in order_ids:
+        allocation_run(method="FIFO", orders=[order_id])  # as of today
+        done += 1
+    queue.put((done, time.time()))
+
+
+def _check(url: str) -> dict:
+    _setup_django(url)
+    from django.db.models import Sum
+
+    from allocation.models import AllocationResult
+    from stock.models import Lot
+
+    oversold = 0
+    mismatched = 0
+    active = dict(AllocationResult.objects.active().values_list("lot_id").annotate(q=Sum("allocated_quantity")).order_by())
+    for lot in Lot.objects.all():
+        oversold += max(0, active.get(lot.pk, 0) - lot.quantity)
+        mismatched += active.get(lot.pk, 0) != lot.allocated_quantity
+    allocated = sum(active.values())
+    return {"allocated": allocated, "oversold": oversold, "lots_out_of_step": mismatched}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--db", default="postgres://postgres@127.0.0.1:5432/postgres", help="a PostgreSQL server URL")
+    parser.add_argument("--processes", type=int, default=8)
+    parser.add_argument("--orders", type=int, default=300, help="orders per process")
+    parser.add_argument("--stock", type=int, default=2000, help="units of the scarce item (fewer than the orders)")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+
+    import psycopg2
+
+    parts = urlsplit(args.db)
+    name = f"bench_conc_{uuid.uuid4().hex[:8]}"
+    admin = psycopg2.connect(urlunsplit((parts.scheme, parts.netloc, "/postgres", "", "")))
+    admin.autocommit = True
+    admin.cursor().execute(f"CREATE DATABASE {name}")
+    url = urlunsplit((parts.scheme, parts.netloc, "/" + name, "", ""))
+    ctx = multiprocessing.get_context("spawn")
+    try:
+        with ctx.Pool(1) as pool:
+            shares = pool.apply(_prepare, (url, args.processes, args.orders, args.stock))
+        queue = ctx.Queue()
+        start_at = time.time() + 3.0  # let every process import Django first
+        workers = [ctx.Process(target=_worker, args=(url, share, start_at, queue)) for share in shares]
+        for worker in workers:
+            worker.start()
+        finished = [queue.get(timeout=600) for _ in workers]
+        for worker in workers:
+            worker.join()
+        if any(worker.exitcode for worker in workers):
+            print("a worker failed", file=sys.stderr)
+            return 1
+        wall = max(at for _, at in finished) - start_at
+        runs = sum(done for done, _ in finished)
+        with ctx.Pool(1) as pool:
+            check = pool.apply(_check, (url,))
+    finally:
+        admin.cursor().execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        admin.close()
+    figures = {"processes": args.processes, "orders": runs, "wall_s": round(wall, 3),
+               "orders_per_second": round(runs / wall), "stock": args.stock // 4 * 4, **check}
+    if not args.json:
+        print(f"{runs} single-order runs by {args.processes} processes in {wall:.2f} s = "
+              f"{figures['orders_per_second']} orders/s; allocated {check['allocated']} of {figures['stock']}, "
+              f"oversold {check['oversold']}, lots out of step {check['lots_out_of_step']}")
+    print(json.dumps(figures))
+    return 0 if check["oversold"] == 0 and check["lots_out_of_step"] == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
