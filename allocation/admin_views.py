@@ -21,8 +21,9 @@ from django.utils.translation import gettext_lazy
 
 from allocation.domain import DomainError, InsufficientStock
 from allocation.forms import AllocateForm, PeriodCloseForm
-from allocation.models import AllocationRun, ClosedPeriod
+from allocation.models import AllocationRun, ClosedPeriod, RunStatus
 from allocation.services import allocation_release, allocation_run, order_cancel, period_close
+from allocation.tasks import allocation_run_is_big, allocation_run_start
 from orders.models import OrderStatus
 from stock.models import Item, Lot
 
@@ -156,6 +157,9 @@ def allocate_view(model_admin, request: HttpRequest) -> HttpResponse:
         ids = selected_ids(queryset)
         commit = "allocate" in request.POST
         try:
+            if commit and allocation_run_is_big(ids):  # --- AWS Lambda: a big run goes to an asynchronous task
+                return big_run_started(model_admin, request, allocation_run_start(
+                    orders=ids, user=request.user, **form.run_parameters()))
             report = allocation_run(orders=ids, dry_run=not commit, user=request.user, **form.run_parameters())
         except DomainError as error:
             model_admin.message_user(request, domain_error_message(error), messages.ERROR)
@@ -170,6 +174,18 @@ def allocate_view(model_admin, request: HttpRequest) -> HttpResponse:
                 return HttpResponseRedirect(changelist_url(model_admin, request))
             preview = preview_context(report)
     return allocate_page(model_admin, request, queryset, selection, form, preview)
+
+
+def big_run_started(model_admin, request: HttpRequest, run: AllocationRun) -> HttpResponse:
+    """Say that a big run was queued (or, off Lambda, already ran) and link to its page (allocation.tasks)."""
+    url = reverse("admin:allocation_allocationrun_change", args=[run.pk])
+    model_admin.message_user(request, format_html(
+        '{} <a href="{}">{}</a>',
+        _("Allocation run #%(id)s started in the background; it is %(status)s. ") % {
+            "id": run.pk, "status": run.get_status_display()},
+        url, _("Follow the run"),
+    ), messages.ERROR if run.status == RunStatus.FAILED else messages.SUCCESS)
+    return HttpResponseRedirect(changelist_url(model_admin, request))
 
 
 # --- Release and cancel ---------------------------------------------------------

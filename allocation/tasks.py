@@ -20,9 +20,10 @@ from django.db import transaction
 from django.utils import timezone
 from zappa.asynchronous import task
 
-from allocation.domain import Conflict
+from allocation.domain import Conflict, NotFound
 from allocation.models import AllocationRun, Policy, RunStatus
 from allocation.services import allocation_run, allocation_run_prepare, allocation_run_queued
+from allocation.writes import chunked
 from orders.models import ALLOCATABLE_STATUSES, Order
 
 logger = logging.getLogger(__name__)
@@ -55,6 +56,8 @@ def allocation_run_start(
               "allow_inbound": allow_inbound, "user": user}
     if dry_run or not allocation_run_is_big(orders):
         return allocation_run(dry_run=dry_run, **params).run
+    if orders is not None:
+        _refuse_missing_orders(allocation_run_prepare(**params).requested_orders)
     run = allocation_run_prepare(queue=True, **params)
     # The invoked function reads the run from the database: hand it over once the row is committed.
     transaction.on_commit(lambda: _dispatch(run.pk))
@@ -62,10 +65,19 @@ def allocation_run_start(
     return run
 
 
+def _refuse_missing_orders(order_ids: list[int]) -> None:
+    """Raise NotFound now for orders that do not exist, as a run in the request would (not later, in the task)."""
+    found: set[int] = set()
+    for chunk in chunked(order_ids, settings.ALLOCATION_BATCH_SIZE):
+        found.update(Order.objects.filter(id__in=chunk).values_list("id", flat=True))
+    if missing := [order_id for order_id in order_ids if order_id not in found]:
+        raise NotFound(f"No order with id {', '.join(map(str, missing[:20]))}.", orders=missing)
+
+
 def _dispatch(run_id: int) -> None:
     try:
         allocation_run_execute(run_id=run_id)
-    except Exception as error:  # noqa: BLE001  (the invocation itself failed: say so on the run)
+    except Exception as error:  # the invocation itself failed: say so on the run
         logger.exception("Could not start allocation run %s", run_id)
         AllocationRun.objects.filter(pk=run_id, status=RunStatus.QUEUED).update(
             status=RunStatus.FAILED, error=f"Could not start the run: {error}"[:2000], finished_at=timezone.now(),

@@ -25,6 +25,7 @@ from allocation.serializers import (
     dry_run_results,
 )
 from allocation.services import allocation_run, period_close
+from allocation.tasks import allocation_run_is_big, allocation_run_start
 
 _ERROR = inline_serializer("ErrorDetail", {"detail": serializers.CharField()})
 _SHORTFALL = inline_serializer("InsufficientStockError", {
@@ -40,6 +41,10 @@ def allocate_response(params: dict, user) -> tuple[dict, int]:
     201 with the run, outcomes and written results; 200 for a dry run (results
     built from the picks, with id and run empty).
     """
+    if not params.get("dry_run") and allocation_run_is_big(params.get("orders")):
+        # --- AWS Lambda: a big run goes to an asynchronous task; the client follows /allocation-runs/{id}/.
+        run = allocation_run_start(user=user, **params)
+        return {"run": AllocationRunSerializer(run).data, "outcomes": run.outcomes, "results": []}, status.HTTP_202_ACCEPTED
     report = allocation_run(user=user, **params)
     if report.run.pk is None:
         results, code = dry_run_results(report.run, report.picks), status.HTTP_200_OK
@@ -64,6 +69,8 @@ class AllocateView(APIView):
         responses={
             200: OpenApiResponse(AllocateResponseSerializer, description="Dry run: nothing written."),
             201: AllocateResponseSerializer,
+            202: OpenApiResponse(AllocateResponseSerializer, description=(
+                "A big run (over ALLOCATION_ASYNC_THRESHOLD orders) was queued: follow /allocation-runs/{id}/.")),
             400: OpenApiResponse(OpenApiTypes.OBJECT, description="A parameter is wrong: {field: [reason]}."),
             404: OpenApiResponse(_ERROR, description="An order named does not exist."),
             409: OpenApiResponse(_SHORTFALL, description="One order, allow_partial false, not enough stock."),

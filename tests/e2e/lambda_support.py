@@ -12,6 +12,7 @@ import contextlib
 import importlib
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -179,7 +180,7 @@ def form_event(path: str, data: dict, cookies: dict[str, str], *, referer: str) 
         "Content-Type": "application/x-www-form-urlencoded", "Cookie": cookie_header(cookies),
         "Origin": ORIGIN, "Referer": referer,
     }
-    return api_event("POST", path, body=urlencode(data), headers=headers)
+    return api_event("POST", path, body=urlencode(data, doseq=True), headers=headers)
 
 
 def body_of(response: dict) -> bytes:
@@ -218,3 +219,31 @@ def cookies_of(response: dict) -> dict[str, str]:
 
 def cookie_header(cookies: dict[str, str]) -> str:
     return "; ".join(f"{name}={value}" for name, value in cookies.items())
+
+
+def admin_session(invoke, username: str, password: str) -> dict[str, str]:
+    """Log in to the admin through `invoke` as a browser does; return the cookies (csrftoken, sessionid)."""
+    page = invoke(api_event("GET", "/admin/login/"))
+    cookies = cookies_of(page)
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', body_of(page).decode()).group(1)
+    login = invoke(form_event("/admin/login/", {"username": username, "password": password, "csrfmiddlewaretoken": token},
+                              cookies, referer=f"{ORIGIN}/{STAGE}/admin/login/"))
+    assert login["statusCode"] == 302, body_of(login)[:300]
+    return cookies | cookies_of(login)
+
+
+class FakeLambdaClient:
+    """Stands in for boto3's Lambda client inside zappa.asynchronous: records what Zappa would send to AWS."""
+
+    def __init__(self, error: Exception | None = None) -> None:
+        self.invocations: list[dict] = []
+        self.error = error
+
+    def invoke(self, **call) -> dict:
+        if self.error:
+            raise self.error
+        self.invocations.append(call)
+        return {"StatusCode": 202}
+
+    def payloads(self) -> list[dict]:
+        return [json.loads(call["Payload"]) for call in self.invocations]
