@@ -111,7 +111,7 @@ def expiring_lots(today: date) -> tuple[list[Lot], int]:
         expires_on__gte=today, expires_on__lte=today + timedelta(days=EXPIRY_DAYS), quantity__gt=F("allocated_quantity"),
     )
     shown = list(lots.select_related("item").order_by("expires_on", "id")[:EXPIRING_SHOWN])
-    return shown, (lots.count() if len(shown) == EXPIRING_SHOWN else len(shown))
+    return shown, lots.count()
 
 
 def chart(items: list[Item]) -> dict:

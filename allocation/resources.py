@@ -14,8 +14,9 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 from import_export import fields, resources, widgets
 
-from allocation.domain import DomainError
+from allocation.domain import DomainError, LotOverAllocated
 from allocation.models import AllocationResult, AllocationRun
+from allocation.selectors import lot_holders
 from orders.models import Customer, Order, OrderLine, OrderStatus
 from stock.models import Item, Lot
 from stock.services import lot_update
@@ -34,7 +35,32 @@ class CodeWidget(widgets.ForeignKeyWidget):
             raise ValueError(_('No %(model)s "%(value)s".') % {"model": self.model._meta.verbose_name, "value": value})
 
 
-class ItemResource(resources.ModelResource):
+class WholeNumberWidget(widgets.IntegerWidget):
+    def clean(self, value, row=None, **kwargs):
+        try:
+            return super().clean(value, row=row, **kwargs)
+        except (ArithmeticError, ValueError):
+            raise ValueError(_('"%(value)s" is not a whole number.') % {"value": value})
+
+
+class NumberWidget(widgets.DecimalWidget):
+    def clean(self, value, row=None, **kwargs):
+        try:
+            return super().clean(value, row=row, **kwargs)
+        except (ArithmeticError, ValueError):
+            raise ValueError(_('"%(value)s" is not a number.') % {"value": value})
+
+
+class BackOfficeResource(resources.ModelResource):
+    """A model resource whose number columns give a plain row error for text that is not a number."""
+
+    @classmethod
+    def widget_from_django_field(cls, f, default=widgets.Widget):
+        widget = super().widget_from_django_field(f, default)
+        return {widgets.IntegerWidget: WholeNumberWidget, widgets.DecimalWidget: NumberWidget}.get(widget, widget)
+
+
+class ItemResource(BackOfficeResource):
     class Meta:
         model = Item
         fields = ("item_code", "name", "category", "unit_price", "unit", "is_active")
@@ -43,7 +69,7 @@ class ItemResource(resources.ModelResource):
         skip_unchanged = True
 
 
-class CustomerResource(resources.ModelResource):
+class CustomerResource(BackOfficeResource):
     class Meta:
         model = Customer
         fields = ("code", "name", "email", "phone", "credit_limit", "credit_period_days", "is_active")
@@ -52,7 +78,7 @@ class CustomerResource(resources.ModelResource):
         skip_unchanged = True
 
 
-class LotResource(resources.ModelResource):
+class LotResource(BackOfficeResource):
     item = fields.Field(attribute="item", column_name="item_code", widget=CodeWidget(Item, "item_code"))
 
     class Meta:
@@ -62,6 +88,13 @@ class LotResource(resources.ModelResource):
         import_id_fields = ("reference",)
         clean_model_instances = True
         skip_unchanged = True
+
+    def validate_instance(self, instance: Lot, import_validation_errors=None, validate_unique=True) -> None:
+        errors = dict(import_validation_errors or {})
+        if instance.pk and isinstance(instance.quantity, int) and instance.quantity < instance.allocated_quantity:
+            refused = LotOverAllocated(instance.reference, instance.allocated_quantity, lot_holders(instance.pk))
+            errors.setdefault("quantity", ValidationError(refused.message))
+        super().validate_instance(instance, errors, validate_unique)
 
     def do_instance_save(self, instance: Lot, is_create: bool) -> None:
         if is_create:
@@ -75,7 +108,7 @@ class LotResource(resources.ModelResource):
             raise ValidationError({"quantity": error.message}) from error
 
 
-class OrderLineResource(resources.ModelResource):
+class OrderLineResource(BackOfficeResource):
     """Orders, one row per line: order_number, customer, order_date, priority, item_code, quantity, unit_price, lot."""
 
     order = fields.Field(attribute="order", column_name="order_number", widget=CodeWidget(Order, "order_number"))
@@ -108,7 +141,7 @@ class OrderLineResource(resources.ModelResource):
         except ValueError as error:
             errors["order_date"], order_date = str(error), None
         try:
-            priority = widgets.IntegerWidget().clean(row.get("priority")) or 0
+            priority = WholeNumberWidget().clean(row.get("priority")) or 0
         except ValueError as error:
             errors["priority"], priority = str(error), 0
         if errors:
