@@ -22,6 +22,10 @@ class AllocateRequestSerializer(serializers.Serializer):
 
 
 class AllocationResultSerializer(serializers.ModelSerializer):
+    # id, run and created_at are null in a dry run's results (nothing was written).
+    id = serializers.IntegerField(read_only=True, allow_null=True)
+    run = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
+    created_at = serializers.DateTimeField(read_only=True, allow_null=True)
     order_number = serializers.CharField(source="order.order_number", read_only=True)
     line = serializers.IntegerField(source="order_line_id", read_only=True)
     item_code = serializers.CharField(source="item.item_code", read_only=True)
@@ -39,6 +43,9 @@ class AllocationResultSerializer(serializers.ModelSerializer):
 
 
 class AllocationRunSerializer(serializers.ModelSerializer):
+    # id and started_at are null for a dry run (the run is not saved).
+    id = serializers.IntegerField(read_only=True, allow_null=True)
+    started_at = serializers.DateTimeField(read_only=True, allow_null=True)
     started_by = serializers.CharField(source="started_by.username", read_only=True, default=None)
 
     class Meta:
