@@ -8,7 +8,7 @@ through `allocation.writes`.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -103,17 +103,18 @@ def _load_orders(order_ids: list[int] | None, *, lock: bool) -> list[_OrderRow]:
     return rows
 
 
-def _load_lines(order_ids: list[int] | None) -> list[tuple[int, int, int, int, int | None, int]]:
-    """Return (id, order, item, quantity, named lot, actively allocated) of the orders' lines."""
+def _load_lines(order_ids: list[int] | None) -> Iterator[tuple[int, int, int, int, int | None, int]]:
+    """Yield (id, order, item, quantity, named lot, actively allocated) of the orders' lines."""
     fields = ("id", "order_id", "item_id", "quantity", "lot_id")
     done = Coalesce(Sum("allocation_results__allocated_quantity", filter=Q(allocation_results__released_at__isnull=True)), 0)
     base = OrderLine.objects.order_by("id")
     if order_ids is None:
-        return list(base.filter(order__status__in=ALLOCATABLE_STATUSES).values_list(*fields).annotate(done=done))
-    lines = []
-    for chunk in writes.chunked(order_ids, batch_size()):
-        lines += base.filter(order_id__in=chunk).values_list(*fields).annotate(done=done)
-    return lines
+        chunks = [base.filter(order__status__in=ALLOCATABLE_STATUSES)]
+    else:
+        chunks = [base.filter(order_id__in=chunk) for chunk in writes.chunked(order_ids, batch_size())]
+    for lines in chunks:
+        # iterator(): half a million lines must not sit in a result cache as well
+        yield from lines.values_list(*fields).annotate(done=done).iterator(chunk_size=20_000)
 
 
 def _load_lots(item_ids: set[int], named: set[int], as_of: date, *, allow_inbound: bool, lock: bool) -> list[LotSnapshot]:
@@ -138,7 +139,7 @@ def _load_lots(item_ids: set[int], named: set[int], as_of: date, *, allow_inboun
 
 
 def _policy_order(
-    policy: str, orders: list[_OrderRow], lines: list[tuple], lots: list[LotSnapshot], as_of: date,
+    policy: str, orders: list[_OrderRow], demands: dict[int, list[LineDemand]], lots: list[LotSnapshot], as_of: date,
 ) -> list[_OrderRow]:
     if policy == Policy.PRIORITY:
         return sorted(orders, key=lambda o: (-o.priority, o.order_date, o.id))
@@ -150,7 +151,9 @@ def _policy_order(
     for lot in lots:
         if lot.is_in_stock(as_of) and not lot.is_expired(as_of):
             on_hand[lot.item_id] += max(lot.available, 0)
-    coverage = open_quantity_coverage([(order_id, item_id, qty) for _, order_id, item_id, qty, _ in lines], on_hand)
+    coverage = open_quantity_coverage(
+        ((order_id, d.item_id, d.quantity) for order_id, lines in demands.items() for d in lines), on_hand,
+    )
 
     def score(order: _OrderRow) -> float:
         parts = history.get(order.customer_id, (0.0, 0.0, 0.0)) if order.customer_id else (0.0, 0.0, 0.0)
@@ -188,44 +191,45 @@ def _summarise(run: AllocationRun, outcomes: list[OrderOutcome], picks: list[Pic
 
 def _plan(
     run: AllocationRun, order_ids: list[int] | None, *, lock: bool, progress: Progress | None,
-) -> tuple[list[_OrderRow], Plan, dict[int, int], list[tuple]]:
+) -> tuple[list[_OrderRow], Plan, dict[int, str]]:
+    """Load and lock what the run needs, serve the orders in policy order; return the plan and new statuses."""
     orders = _load_orders(order_ids, lock=lock)
     by_id = {o.id: o for o in orders}
-    cancelled = [o for o in orders if o.status == OrderStatus.CANCELLED]
-    live_ids = None if order_ids is None else [o.id for o in orders if o.status != OrderStatus.CANCELLED]
-    loaded = [line for line in _load_lines(live_ids) if line[1] in by_id] if orders else []
-    already = {line[0]: line[5] for line in loaded}
-    lines = [line[:5] for line in loaded]
-    open_lines = [(lid, oid, iid, qty - done, lot) for lid, oid, iid, qty, lot, done in loaded]
-    items = {line[2] for line in open_lines if line[3] > 0}
-    named = {line[4] for line in open_lines if line[4] is not None and line[3] > 0}
+    live = [o for o in orders if o.status != OrderStatus.CANCELLED]
+    live_ids = None if order_ids is None else [o.id for o in live]
+    demands: dict[int, list[LineDemand]] = defaultdict(list)
+    ordered: dict[int, int] = defaultdict(int)
+    allocated: dict[int, int] = defaultdict(int)
+    items: set[int] = set()
+    named: set[int] = set()
+    for line_id, order_id, item_id, quantity, lot_id, done in (_load_lines(live_ids) if live else ()):
+        if order_id not in by_id:  # an order that became open after the orders were read
+            continue
+        ordered[order_id] += quantity
+        allocated[order_id] += done
+        demands[order_id].append(LineDemand(line_id, order_id, item_id, quantity - done, lot_id, quantity))
+        if quantity > done:
+            items.add(item_id)
+            if lot_id is not None:
+                named.add(lot_id)
     lots = _load_lots(items, named, run.as_of, allow_inbound=run.allow_inbound, lock=lock) if items else []
     costs = item_costs(run.method, items, run.as_of) if items else {}
-
-    demands: dict[int, list[LineDemand]] = defaultdict(list)
-    for (lid, oid, iid, left, lot), (_, _, _, ordered, _) in zip(open_lines, lines, strict=True):
-        demands[oid].append(LineDemand(lid, oid, iid, left, lot, ordered))
-    live = [o for o in orders if o.status != OrderStatus.CANCELLED]
-    ranked = _policy_order(run.policy, live, open_lines, lots, run.as_of)
+    ranked = _policy_order(run.policy, live, demands, lots, run.as_of)
     plan = allocate(
         run.method,
         (OrderDemand(o.id, tuple(demands.get(o.id, ()))) for o in ranked),
         lots, as_of=run.as_of, allow_partial=run.allow_partial, allow_inbound=run.allow_inbound,
         item_costs=costs, progress=progress,
     )
-    plan.outcomes += [OrderOutcome(o.id, OutcomeStatus.SKIPPED, reason="cancelled") for o in cancelled]
-    ordered_by_order: dict[int, int] = defaultdict(int)
-    allocated_by_order: dict[int, int] = defaultdict(int)
-    for lid, oid, _, qty, _ in lines:
-        ordered_by_order[oid] += qty
-        allocated_by_order[oid] += already.get(lid, 0)
+    plan.outcomes += [OrderOutcome(o.id, OutcomeStatus.SKIPPED, reason="cancelled")
+                      for o in orders if o.status == OrderStatus.CANCELLED]
     for pick in plan.picks:
-        allocated_by_order[pick.order_id] += pick.quantity
+        allocated[pick.order_id] += pick.quantity
     statuses = {
         o.id: status for o in live
-        if (status := OrderStatus.derive(ordered_by_order[o.id], allocated_by_order[o.id])) != o.status
+        if (status := OrderStatus.derive(ordered[o.id], allocated[o.id])) != o.status
     }
-    return orders, plan, statuses, lines
+    return orders, plan, statuses
 
 
 def _write(run: AllocationRun, plan: Plan, statuses: dict[int, str]) -> None:
@@ -316,7 +320,7 @@ def _execute(run: AllocationRun, *, progress: Progress | None = None) -> RunRepo
     order_ids = run.requested_orders
     dry_run = run.dry_run
     with transaction.atomic():
-        order_rows, plan, statuses, _ = _plan(run, order_ids, lock=not dry_run, progress=progress)
+        order_rows, plan, statuses = _plan(run, order_ids, lock=not dry_run, progress=progress)
         _refuse_unfillable_single_order(order_ids, plan)
         _summarise(run, plan.outcomes, plan.picks)
         by_id = {o.id: o for o in order_rows}

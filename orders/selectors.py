@@ -15,6 +15,7 @@ settings.ALLOCATION_SCORE_WEIGHTS, by default 30/25/25/20):
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from datetime import date, timedelta
 
@@ -94,7 +95,7 @@ def customer_history_parts(
 
 
 def open_quantity_coverage(
-    lines: list[tuple[int, int, int]], available_by_item: dict[int, int],
+    lines: Iterable[tuple[int, int, int]], available_by_item: dict[int, int],
 ) -> dict[int, float]:
     """Return, per key, the share of open quantity that stock on hand covers.
 
