@@ -22,7 +22,7 @@ TOP_ITEMS = 10
 EXPIRY_DAYS = 30
 EXPIRING_SHOWN = 10
 LAST_RUNS = 5
-CHART_WIDTH, CHART_LABEL, CHART_ROW = 560, 110, 24
+CHART_WIDTH, CHART_LABEL, CHART_VALUES, CHART_ROW = 560, 90, 96, 24  # label column, value column, row height
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,14 +117,17 @@ def expiring_lots(today: date) -> tuple[list[Lot], int]:
 def chart(items: list[Item]) -> dict:
     """Lay out the allocated-vs-available bars of the given items."""
     scale = max((item.on_hand for item in items), default=0) or 1
-    span = CHART_WIDTH - CHART_LABEL - 10
+    span = CHART_WIDTH - CHART_LABEL - CHART_VALUES
     bars = [
         Bar(i * CHART_ROW, item.item_code, item.allocated, item.available,
             round(span * item.allocated / scale, 1), round(span * max(item.available, 0) / scale, 1))
         for i, item in enumerate(items)
     ]
-    return {"bars": bars, "width": CHART_WIDTH, "height": len(bars) * CHART_ROW + 26, "label_x": CHART_LABEL - 6,
-            "legend_y": len(bars) * CHART_ROW + 16, "bar_height": CHART_ROW - 6, "scale": scale, "left": CHART_LABEL}
+    return {
+        "bars": bars, "width": CHART_WIDTH, "height": len(bars) * CHART_ROW + 26, "left": CHART_LABEL,
+        "label_x": CHART_LABEL - 6, "value_x": CHART_WIDTH - 2, "legend_y": len(bars) * CHART_ROW + 16,
+        "bar_height": CHART_ROW - 6, "scale": scale,
+    }
 
 
 def dashboard(today: date | None = None) -> dict:

@@ -1,0 +1,75 @@
+"""Take the back office screenshots of the README with Debian's headless Chromium.
+
+Start the demo first (`make run`, or `DJANGO_DEBUG=1 .venv/bin/python manage.py runserver`
+after `migrate` and `seed_demo`), then:
+
+    .venv/bin/python docs/take_screenshots.py [http://127.0.0.1:8000]
+
+It logs in as admin / admin, allocates ten open orders (so it changes the demo
+data), and writes docs/screenshots/*.png.
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from playwright.sync_api import Page, sync_playwright
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+OUT = Path(__file__).resolve().parent / "screenshots"
+
+
+def log_in(page: Page, base: str) -> None:
+    page.goto(f"{base}/admin/login/")
+    page.fill("#id_username", "admin")
+    page.fill("#id_password", "admin")
+    page.click("input[type=submit]")
+
+
+def open_allocate_page(page: Page, base: str, count: int = 10) -> None:
+    page.goto(f"{base}/admin/orders/order/?status__exact=open")
+    for box in page.locator("input.action-select").all()[:count]:
+        box.check()
+    page.select_option("select[name=action]", "allocate_orders")
+    page.click("button[name=index]")
+    page.wait_for_selector("#allocate-form")
+
+
+def main(base: str) -> None:
+    OUT.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page(viewport={"width": 1360, "height": 900}, locale="en-US")
+        log_in(page, base)
+        open_allocate_page(page, base)
+        page.select_option("select[name=method]", "MOVING_AVERAGE")
+        page.screenshot(path=OUT / "allocate-action.png", full_page=True)
+        page.click("input[name=preview]")
+        page.wait_for_selector("#preview")
+        page.screenshot(path=OUT / "allocate-preview.png", full_page=True)
+        page.click("input[name=allocate]")
+        page.wait_for_selector("ul.messagelist li.success")
+        page.click("ul.messagelist li.success a")
+        page.wait_for_selector("#run-outcomes")
+        page.screenshot(path=OUT / "allocation-run.png", full_page=True)
+        page.goto(f"{base}/admin/")
+        page.screenshot(path=OUT / "dashboard.png", full_page=True)
+        page.goto(f"{base}/admin/allocation/closedperiod/close/")
+        page.screenshot(path=OUT / "close-period.png", full_page=True)
+
+        japanese = browser.new_page(viewport={"width": 1360, "height": 900}, locale="ja-JP",
+                                    extra_http_headers={"Accept-Language": "ja"})
+        log_in(japanese, base)
+        open_allocate_page(japanese, base, count=3)
+        japanese.click("select[name=method]")  # the method names in Japanese
+        japanese.screenshot(path=OUT / "allocate-action-ja.png", full_page=True)
+        japanese.goto(f"{base}/admin/")
+        japanese.screenshot(path=OUT / "dashboard-ja.png", full_page=True)
+        browser.close()
+    print(f"Screenshots written to {OUT}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1].rstrip("/") if len(sys.argv) > 1 else "http://127.0.0.1:8000")
