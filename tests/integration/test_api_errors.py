@@ -77,3 +77,17 @@ def test_huge_numbers_are_a_400_not_a_500(clerk):
                                            "unit_cost": "1e30"}, format="json")
     assert response.status_code == 400
     assert {"quantity", "unit_cost"} <= set(response.json())
+
+
+@pytest.mark.parametrize("query", [
+    "allocation-results/?order=99999999999999999999999",
+    "allocation-results/?run=1.5&lot=%00",
+    "orders/?page=999",
+    "orders/not-a-number/",
+    "lots/?in_stock=0000-00-00",
+    "orders/?page_size=abc",
+])
+def test_odd_queries_are_answered_without_a_server_error(viewer, query):
+    response = viewer.get(f"{API}{query}")
+    assert response.status_code in (200, 400, 404)
+    assert response["Content-Type"] == "application/json"

@@ -62,6 +62,8 @@ def test_the_schema_and_the_docs_are_public_and_served_without_internet(db):
     assert docs.status_code == 200
     html = docs.content.decode()
     assert "drf_spectacular_sidecar/swagger-ui-dist" in html and "cdn.jsdelivr" not in html
+    bundle = client.get("/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js")
+    assert bundle.status_code == 200  # served by whitenoise from the installed package
 
 
 def test_the_admin_session_also_authenticates(db, client):
