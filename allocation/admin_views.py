@@ -158,33 +158,29 @@ def allocate_view(model_admin, request: HttpRequest) -> HttpResponse:
         commit = "allocate" in request.POST
         try:
             if commit and allocation_run_is_big(ids):  # --- AWS Lambda: a big run goes to an asynchronous task
-                return big_run_started(model_admin, request, allocation_run_start(
+                return run_done(model_admin, request, allocation_run_start(
                     orders=ids, user=request.user, **form.run_parameters()))
             report = allocation_run(orders=ids, dry_run=not commit, user=request.user, **form.run_parameters())
         except DomainError as error:
             model_admin.message_user(request, domain_error_message(error), messages.ERROR)
         else:
             if commit:
-                url = reverse("admin:allocation_allocationrun_change", args=[report.run.pk])
-                model_admin.message_user(request, format_html(
-                    '{} <a href="{}">{}</a>',
-                    _("Allocation run #%(id)s done. ") % {"id": report.run.pk} + run_summary(report.run),
-                    url, _("Open the run"),
-                ), messages.SUCCESS)
-                return HttpResponseRedirect(changelist_url(model_admin, request))
+                return run_done(model_admin, request, report.run)
             preview = preview_context(report)
     return allocate_page(model_admin, request, queryset, selection, form, preview)
 
 
-def big_run_started(model_admin, request: HttpRequest, run: AllocationRun) -> HttpResponse:
-    """Say that a big run was queued (or, off Lambda, already ran) and link to its page (allocation.tasks)."""
+def run_done(model_admin, request: HttpRequest, run: AllocationRun) -> HttpResponse:
+    """Say what a run did (or that a big one was queued, see allocation.tasks), link to its page, go back to the list."""
     url = reverse("admin:allocation_allocationrun_change", args=[run.pk])
-    model_admin.message_user(request, format_html(
-        '{} <a href="{}">{}</a>',
-        _("Allocation run #%(id)s started in the background; it is %(status)s. ") % {
-            "id": run.pk, "status": run.get_status_display()},
-        url, _("Follow the run"),
-    ), messages.ERROR if run.status == RunStatus.FAILED else messages.SUCCESS)
+    if run.status == RunStatus.DONE:
+        text, link = _("Allocation run #%(id)s done. ") % {"id": run.pk} + run_summary(run), _("Open the run")
+    else:
+        text = _("Allocation run #%(id)s started in the background; it is %(status)s. ") % {
+            "id": run.pk, "status": run.get_status_display()}
+        link = _("Follow the run")
+    level = messages.ERROR if run.status == RunStatus.FAILED else messages.SUCCESS
+    model_admin.message_user(request, format_html('{} <a href="{}">{}</a>', text, url, link), level)
     return HttpResponseRedirect(changelist_url(model_admin, request))
 
 

@@ -214,3 +214,16 @@ def test_allocating_1000_orders_through_the_action_runs_a_fixed_number_of_querie
     run = AllocationRun.objects.get()
     assert run.orders_fully_allocated == 1000 and run.allocated_quantity == 2000
     assert Lot.objects.get(reference="B1").allocated_quantity == 2000
+
+
+def test_a_big_run_off_lambda_runs_in_the_request_and_says_what_it_did(admin_client, widget_example, settings):
+    # given: a threshold below the selection, so the run goes through allocation.tasks
+    settings.ALLOCATION_ASYNC_THRESHOLD = 1
+    o1, o2 = widget_example["orders"]["O1"], widget_example["orders"]["O2"]
+    # when
+    response = admin_client.post("/admin/orders/order/allocate/", {**PARAMETERS, "allocate": "1", **selection(o1, o2)},
+                                 follow=True)
+    # then
+    run = AllocationRun.objects.get()
+    message = str(list(response.context["messages"])[0])
+    assert run.status == "done" and f"run #{run.pk} done" in message and "2 fully allocated" in message
