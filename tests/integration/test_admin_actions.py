@@ -216,8 +216,11 @@ def test_allocating_1000_orders_through_the_action_runs_a_fixed_number_of_querie
     assert Lot.objects.get(reference="B1").allocated_quantity == 2000
 
 
-def test_a_big_run_off_lambda_runs_in_the_request_and_says_what_it_did(admin_client, widget_example, settings):
-    # given: a threshold below the selection, so the run goes through allocation.tasks
+def test_a_big_run_off_lambda_runs_in_the_request_and_says_what_it_did(
+    transactional_db, admin_client, widget_example, settings,
+):
+    # given: a threshold below the selection, so the run goes through allocation.tasks (handed over on commit,
+    # hence a transactional test: commits happen as in production)
     settings.ALLOCATION_ASYNC_THRESHOLD = 1
     o1, o2 = widget_example["orders"]["O1"], widget_example["orders"]["O2"]
     # when
