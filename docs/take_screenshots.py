@@ -5,12 +5,14 @@ after `migrate` and `seed_demo`), then:
 
     .venv/bin/python docs/take_screenshots.py [http://127.0.0.1:8000]
 
-It logs in as admin / admin, allocates ten open orders (so it changes the demo
-data), and writes docs/screenshots/*.png.
+It logs in as admin / admin, allocates ten open orders and five more with the
+total average dated last month (so it changes the demo data), previews closing
+last month, and writes docs/screenshots/*.png.
 """
 from __future__ import annotations
 
 import sys
+from datetime import date, timedelta
 from pathlib import Path
 
 from playwright.sync_api import Page, sync_playwright
@@ -56,7 +58,15 @@ def main(base: str) -> None:
         page.screenshot(path=OUT / "allocation-run.png", full_page=True)
         page.goto(f"{base}/admin/")
         page.screenshot(path=OUT / "dashboard.png", full_page=True)
+        # a total-average run dated last month, so that closing last month has something to re-cost
+        open_allocate_page(page, base, count=5)
+        page.select_option("select[name=method]", "TOTAL_AVERAGE")
+        page.fill("input[name=as_of]", (date.today().replace(day=1) - timedelta(days=1)).replace(day=10).isoformat())
+        page.click("input[name=allocate]")
+        page.wait_for_selector("ul.messagelist li.success")
         page.goto(f"{base}/admin/allocation/closedperiod/close/")
+        page.click("input[name=preview]")
+        page.wait_for_selector("#period-preview")
         page.screenshot(path=OUT / "close-period.png", full_page=True)
 
         japanese = browser.new_page(viewport={"width": 1360, "height": 900}, locale="ja-JP",
