@@ -400,6 +400,8 @@ def _lot_id(lot: Lot | int | str) -> int:
     if isinstance(lot, Lot):
         return lot.pk
     if isinstance(lot, int):
+        if not Lot.objects.filter(pk=lot).exists():
+            raise NotFound(f"No lot with id {lot}.", lot=lot)
         return lot
     found = Lot.objects.filter(reference=lot).values_list("id", flat=True).first()
     if found is None:

@@ -85,6 +85,8 @@ def test_a_release_needs_something_to_release_and_a_lot_that_exists(allocated):
     with pytest.raises(NotFound):
         allocation_release(lot="NO-SUCH-LOT")
     with pytest.raises(NotFound):
+        allocation_release(lot=999_999)  # an unknown lot id is as unknown as an unknown reference
+    with pytest.raises(NotFound):
         allocation_release(order=999_999)
     assert lots() == {"L1": 100, "L2": 50, "L3": 30, "L4": 0}
 
