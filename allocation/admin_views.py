@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import QuerySet
@@ -60,7 +61,10 @@ def posted_selection(model_admin, request: HttpRequest) -> tuple[QuerySet, dict]
     """
     selection = selection_of(request)
     if selection["select_across"]:
-        queryset = model_admin.get_changelist_instance(request).get_queryset(request)
+        try:
+            queryset = model_admin.get_changelist_instance(request).get_queryset(request)
+        except IncorrectLookupParameters:  # a filter that no longer applies: select nothing rather than fail
+            queryset = model_admin.get_queryset(request).none()
     else:
         queryset = model_admin.get_queryset(request).filter(pk__in=[i for i in selection["ids"] if i.isdigit()])
     return queryset, selection
@@ -74,6 +78,11 @@ def selection_of(request: HttpRequest) -> dict:
 
 def selected_ids(queryset: QuerySet) -> list[int]:
     return list(queryset.order_by().values_list("pk", flat=True))
+
+
+def nothing_selected(model_admin, request: HttpRequest) -> HttpResponse:
+    model_admin.message_user(request, _("No orders are selected; nothing was changed."), messages.WARNING)
+    return HttpResponseRedirect(changelist_url(model_admin, request))
 
 
 def changelist_url(model_admin, request: HttpRequest) -> str:
@@ -155,6 +164,8 @@ def allocate_view(model_admin, request: HttpRequest) -> HttpResponse:
     preview = None
     if form.is_valid():
         ids = selected_ids(queryset)
+        if not ids:
+            return nothing_selected(model_admin, request)
         commit = "allocate" in request.POST
         try:
             if commit and allocation_run_is_big(ids):  # --- AWS Lambda: a big run goes to an asynchronous task
@@ -205,8 +216,10 @@ def release_view(model_admin, request: HttpRequest) -> HttpResponse:
     require_run_permission(request)
     if request.method == "POST" and "confirm" in request.POST:
         queryset, _selection = posted_selection(model_admin, request)
+        if not (ids := selected_ids(queryset)):
+            return nothing_selected(model_admin, request)
         try:
-            report = allocation_release(orders=selected_ids(queryset), user=request.user)
+            report = allocation_release(orders=ids, user=request.user)
         except DomainError as error:
             model_admin.message_user(request, domain_error_message(error), messages.ERROR)
         else:
@@ -221,6 +234,8 @@ def cancel_view(model_admin, request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and "confirm" in request.POST:
         queryset, _selection = posted_selection(model_admin, request)
         ids = list(queryset.exclude(status=OrderStatus.CANCELLED).order_by("pk").values_list("pk", flat=True))
+        if not ids:
+            return nothing_selected(model_admin, request)
         released = quantity = 0
         try:
             with transaction.atomic():

@@ -230,3 +230,17 @@ def test_a_big_run_off_lambda_runs_in_the_request_and_says_what_it_did(
     run = AllocationRun.objects.get()
     message = str(list(response.context["messages"])[0])
     assert run.status == "done" and f"run #{run.pk} done" in message and "2 fully allocated" in message
+
+
+@pytest.mark.parametrize("url", ["/admin/orders/order/allocate/", "/admin/orders/order/release/", "/admin/orders/order/cancel/"])
+def test_posting_no_orders_or_a_stale_filter_changes_nothing_and_says_so(admin_client, widget_example, url):
+    # when: "select all" with a filter on a field that does not exist, and a selection of nothing
+    stale = admin_client.post(url + "?nonsense__exact=1", {**PARAMETERS, "allocate": "1", "confirm": "1",
+                                                            "_selected_action": ["1"], "select_across": "1"}, follow=True)
+    empty = admin_client.post(url, {**PARAMETERS, "allocate": "1", "confirm": "1", "_selected_action": ["x"]}, follow=True)
+    # then
+    for response in (stale, empty):
+        assert response.status_code == 200
+        assert [str(m) for m in response.context["messages"]] == ["No orders are selected; nothing was changed."]
+    assert AllocationRun.objects.count() == 0
+    assert not Order.objects.filter(status=OrderStatus.CANCELLED).exists()
