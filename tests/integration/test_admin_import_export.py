@@ -174,3 +174,16 @@ def test_runs_export_as_csv(admin_client, widget_example):
 
     assert response.status_code == 200
     assert response.content.decode().splitlines()[1:] == ["LIFO,1410.00"]
+
+
+def test_staff_who_may_only_view_lots_get_no_import_but_may_export(client, django_user_model, db):
+    from django.contrib.auth.models import Permission
+
+    viewer = django_user_model.objects.create_user("viewer", password="pw", is_staff=True)
+    viewer.user_permissions.add(Permission.objects.get(codename="view_lot"))
+    client.force_login(viewer)
+
+    page = client.get("/admin/stock/lot/").content.decode()
+
+    assert "/admin/stock/lot/import/" not in page and "/admin/stock/lot/export/" in page
+    assert client.get("/admin/stock/lot/import/").status_code == 403
