@@ -190,3 +190,14 @@ def test_the_dashboard_runs_a_fixed_number_of_queries(admin_client, db, django_a
     with django_assert_max_num_queries(len(few)):
         admin_client.get("/admin/")
     assert AllocationRun.objects.count() == 1
+
+
+def test_deleting_a_lot_goes_through_the_service_and_an_allocated_lot_is_kept(admin_client, fifo_run):
+    # given: L4 was never allocated; L1 is
+    l1, l4 = Lot.objects.get(reference="L1"), Lot.objects.get(reference="L4")
+    # when
+    admin_client.post(f"/admin/stock/lot/{l4.pk}/delete/", {"post": "yes"})
+    refused = admin_client.post(f"/admin/stock/lot/{l1.pk}/delete/", {"post": "yes"})
+    # then
+    assert not Lot.objects.filter(reference="L4").exists()
+    assert Lot.objects.filter(reference="L1").exists() and refused.status_code in (200, 302)
