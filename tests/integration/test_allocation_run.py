@@ -350,3 +350,31 @@ def test_a_queued_run_executes_later_with_the_same_answer(widget_example):
     assert report.run.status == RunStatus.DONE
     with pytest.raises(Conflict):
         allocation_run_queued(run_id=run.pk)
+
+
+def test_a_queued_run_that_fails_is_marked_failed_and_writes_nothing_else(widget_example, monkeypatch):
+    run = allocation_run_prepare(method=Method.FIFO, as_of=AS_OF, queue=True)
+
+    def fail(deltas):
+        raise RuntimeError("lost the database")
+
+    monkeypatch.setattr(writes, "add_lot_allocations", fail)
+    with pytest.raises(RuntimeError):
+        allocation_run_queued(run_id=run.pk)
+    run.refresh_from_db()
+    assert (run.status, run.error) == (RunStatus.FAILED, "lost the database")
+    assert AllocationResult.objects.count() == 0
+    assert set(Lot.objects.values_list("allocated_quantity", flat=True)) == {0}
+    assert set(Order.objects.values_list("status", flat=True)) == {OrderStatus.OPEN}
+
+
+def test_progress_is_reported_once_per_order_served(widget_example):
+    ticks = []
+    allocation_run(method=Method.FIFO, as_of=AS_OF, progress=ticks.append)
+    assert sum(ticks) == 2
+
+
+def test_the_user_who_started_a_run_is_recorded(widget_example, django_user_model):
+    user = django_user_model.objects.create_user("allocator")
+    report = allocation_run(method=Method.FIFO, as_of=AS_OF, user=user)
+    assert AllocationRun.objects.get(pk=report.run.pk).started_by == user

@@ -112,3 +112,19 @@ def test_a_february_run_after_l4_arrives_costs_11_7926_at_once(widget_example, c
     assert [(p.quantity, p.unit_cost, p.amount) for p in report.picks] == [
         (70, D("11.7926"), D("825.48")), (30, D("11.7926"), D("353.78")),
     ]
+
+
+def test_with_yearly_periods_the_total_average_spans_the_year(widget_example, clock, settings):
+    # given: a year as the period; L4 arrives in February
+    settings.ALLOCATION_PERIOD = "year"
+    clock(date(2027, 1, 10))
+    allocation_run(method=Method.TOTAL_AVERAGE, as_of=date(2026, 1, 25))
+    lot_update(lot=widget_example["lots"]["L4"], received_on=date(2026, 2, 10))
+    # when
+    with pytest.raises(InvalidInput):
+        period_close(period="2026-01")
+    report = period_close(period="2026")
+    # then: (2800 + 2400) / 450 = 11.5556 for the whole year
+    assert report.averages == {"WIDGET": "11.5556"}
+    assert {r.new_unit_cost for r in report.recosted} == {D("11.5556")}
+    assert ClosedPeriod.objects.get().end == date(2026, 12, 31)
