@@ -80,3 +80,11 @@ def books_balance():
             assert by_line.get(line_id, 0) <= quantity, f"line {line_id}"
 
     return check
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """Start every test with an empty cache: the API's token throttle counts requests in it."""
+    from django.core.cache import cache
+
+    cache.clear()
