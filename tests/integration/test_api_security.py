@@ -141,3 +141,9 @@ def test_the_eleventh_bad_login_in_a_minute_is_throttled(db):
     ]
     assert statuses == [401] * 10 + [429]
     assert "Retry-After" in client.post(f"{API}token/", {"username": "x", "password": "y"}, format="json")
+
+
+def test_the_api_root_lists_the_collections_for_any_signed_in_user(db):
+    response = client_for(user_in(None)).get(API)
+    assert response.status_code == 200
+    assert {"items", "lots", "orders", "allocation-results"} <= set(response.json())
