@@ -234,11 +234,11 @@ def _plan(
 
 def _write(run: AllocationRun, plan: Plan, statuses: dict[int, str]) -> None:
     now = timezone.now()
-    rows = [
+    rows = (  # made batch by batch, not all at once: a big run has half a million picks
         (run.pk, p.order_id, p.line_id, p.item_id, p.lot_id, p.quantity, p.unit_cost, p.amount,
          run.as_of, run.method, p.cost_final, now)
         for p in plan.picks
-    ]
+    )
     for batch in writes.chunked(rows, 50_000):
         writes.insert_results(batch)
     deltas: dict[int, int] = defaultdict(int)
@@ -326,13 +326,17 @@ def _execute(run: AllocationRun, *, progress: Progress | None = None) -> RunRepo
         by_id = {o.id: o for o in order_rows}
         short_items = {s.item_id for o in plan.outcomes for s in o.shortfalls}
         codes = dict(Item.objects.filter(id__in=short_items).values_list("id", "item_code")) if short_items else {}
-        run.outcomes = [_outcome_dict(by_id[o.order_id], o, codes) for o in plan.outcomes]
+        outcomes = [_outcome_dict(by_id[o.order_id], o, codes) for o in plan.outcomes]
+        plan.outcomes.clear()  # the dicts say it all; a big run should not hold both
         run.status = RunStatus.DONE
         run.finished_at = timezone.now()
         if not dry_run:
+            run.outcomes = []
             run.save()
+            writes.set_run_outcomes(run.pk, outcomes)
             _write(run, plan, statuses)
-    return RunReport(run, run.outcomes, plan.picks)
+        run.outcomes = outcomes
+    return RunReport(run, outcomes, plan.picks)
 
 
 def _refuse_unfillable_single_order(order_ids: list[int] | None, plan: Plan) -> None:

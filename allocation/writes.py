@@ -8,13 +8,14 @@ PostgreSQL, executemany on SQLite. Everything else stays ORM.
 from __future__ import annotations
 
 import io
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
 
 from django.db import connection
 
-from allocation.models import AllocationResult
+from allocation.models import AllocationResult, AllocationRun
 from orders.models import Order
 from stock.models import Lot
 
@@ -102,6 +103,21 @@ def set_order_statuses(statuses: Mapping[int, str], now: datetime) -> None:
                 f"UPDATE {table} SET status = %s, updated_at = %s WHERE id = %s",
                 [(status, stamp, order_id) for order_id, status in statuses.items()],
             )
+
+
+def set_run_outcomes(run_id: int, outcomes: list[dict]) -> None:
+    """Store a run's outcomes as compact JSON in one statement.
+
+    A run over 200,000 orders has tens of MB of outcomes; going through the
+    model field would encode and copy them several times over.
+    """
+    # One order at a time: json.dumps of the whole list holds millions of small
+    # pieces at once (300 MB for 200,000 orders); this holds one string per order.
+    encode = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+    text = "[" + ",".join([encode(outcome) for outcome in outcomes]) + "]"
+    cast = "::jsonb" if _is_postgres() else ""
+    with connection.cursor() as cursor:
+        cursor.execute(f"UPDATE {_table(AllocationRun)} SET outcomes = %s{cast} WHERE id = %s", [text, run_id])
 
 
 def chunked(values: Iterable, size: int) -> Iterable[list]:
