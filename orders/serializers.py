@@ -3,11 +3,10 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from django.db import transaction
 from rest_framework import serializers
 
-from allocation.domain import Conflict
 from orders.models import Customer, Order, OrderLine, Payment
+from orders.services import order_create, order_update
 from stock.models import Item, Lot
 
 MAX_QUANTITY = 2_000_000_000
@@ -87,54 +86,10 @@ class OrderSerializer(serializers.ModelSerializer):
         return super().to_internal_value(data)
 
     def create(self, validated_data: dict) -> Order:
-        lines = validated_data.pop("lines")
-        with transaction.atomic():
-            order = Order.objects.create(**validated_data)
-            for line in lines:
-                line.pop("id", None)
-                OrderLine.objects.create(order=order, **line)
-        return order
+        return order_create(user=self.context["request"].user, **validated_data)
 
     def update(self, instance: Order, validated_data: dict) -> Order:
-        lines = validated_data.pop("lines", None)
-        with transaction.atomic():
-            if lines is not None:
-                _replace_lines(instance, lines)
-            for name, value in validated_data.items():
-                setattr(instance, name, value)
-            instance.save()
-        return instance
-
-
-def _replace_lines(order: Order, lines: list[dict]) -> None:
-    """Make the order's lines these: lines with an `id` are changed, others added, the rest removed.
-
-    A line with allocation history keeps its item and cannot be removed (409).
-    """
-    existing = {line.pk: line for line in order.lines.all()}
-    with_history = set(order.allocation_results.values_list("order_line_id", flat=True))
-    kept = set()
-    for data in lines:
-        line_id = data.pop("id", None)
-        if line_id is None:
-            OrderLine.objects.create(order=order, **data)
-            continue
-        line = existing.get(line_id)
-        if line is None:
-            raise serializers.ValidationError({"lines": [f"Line {line_id} is not a line of order {order.order_number}."]})
-        if line_id in with_history and data.get("item", line.item) != line.item:
-            raise Conflict(f"Line {line_id} has allocation history; its item cannot change.", line=line_id)
-        for name, value in data.items():
-            setattr(line, name, value)
-        line.save()
-        kept.add(line_id)
-    removed = sorted(set(existing) - kept)
-    if blocked := sorted(set(removed) & with_history):
-        raise Conflict(
-            f"Lines {', '.join(map(str, blocked))} have allocation history and cannot be removed; keep them by id.",
-            lines=blocked,
-        )
-    OrderLine.objects.filter(pk__in=removed).delete()
+        return order_update(order=instance, user=self.context["request"].user, **validated_data)
 
 
 def _from_flat_shape(data: dict) -> dict:

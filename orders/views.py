@@ -8,7 +8,6 @@ from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from allocation.domain import Conflict
 from allocation.models import AllocationResult
 from allocation.permissions import CanRunAllocation
 from allocation.serializers import AllocationResultSerializer, ReleaseReportSerializer, ReleaseRequestSerializer
@@ -17,6 +16,7 @@ from orders.filters import CustomerFilter, OrderFilter, PaymentFilter
 from orders.models import Customer, Order, OrderLine, Payment
 from orders.selectors import customer_metrics
 from orders.serializers import CustomerMetricsSerializer, CustomerSerializer, OrderSerializer, PaymentSerializer
+from orders.services import order_delete
 
 
 class CustomerViewSet(viewsets.ModelViewSet):
@@ -48,15 +48,6 @@ def _lines_with_allocated():
     ).order_by("id")
 
 
-def _refuse_if_allocated(order: Order) -> None:
-    if order.allocation_results.filter(released_at__isnull=True).exists():
-        raise Conflict(
-            f"Order {order.order_number} holds allocations; release them first "
-            f"(POST /api/v1/orders/{order.pk}/release/).",
-            order=order.order_number,
-        )
-
-
 class OrderViewSet(viewsets.ModelViewSet):
     """Orders with their lines. Status is kept by the allocation services (read only)."""
 
@@ -72,13 +63,8 @@ class OrderViewSet(viewsets.ModelViewSet):
             return [CanRunAllocation()]
         return super().get_permissions()
 
-    def perform_update(self, serializer: OrderSerializer) -> None:
-        _refuse_if_allocated(serializer.instance)
-        serializer.save()
-
     def perform_destroy(self, instance: Order) -> None:
-        _refuse_if_allocated(instance)
-        instance.delete()
+        order_delete(order=instance, user=self.request.user)
 
     @extend_schema(responses=AllocationResultSerializer(many=True))
     @action(detail=True, methods=["get"], filterset_class=None, search_fields=[])
