@@ -395,7 +395,11 @@ def allocation_release(
                 raise Conflict(f"Results {', '.join(map(str, done))} are already released.", results=done)
         rows = list(selected.filter(released_at__isnull=True).values_list("id", "order_id", "lot_id", "allocated_quantity"))
         if not order_ids and rows:
-            _load_orders(sorted({row[1] for row in rows}), lock=True)
+            locked = {row[1] for row in rows}
+            _load_orders(sorted(locked), lock=True)
+            # Re-read under the orders' locks: a concurrent release may have released some rows meanwhile.
+            fresh = selected.filter(released_at__isnull=True).values_list("id", "order_id", "lot_id", "allocated_quantity")
+            rows = [row for row in fresh if row[1] in locked]
         _release_rows(rows, user)
     return ReleaseReport(len(rows), sum(row[3] for row in rows), [row[0] for row in rows])
 

@@ -95,3 +95,23 @@ def test_runs_over_all_open_orders_releases_and_single_runs_at_once_keep_the_boo
     totals = {row["item__item_code"]: row["q"] for row in allocated}
     # demand exceeds stock: all of it is allocated, unless M0's release came after the last run
     assert totals in ({"WIDGET": 35, "GADGET": 25}, {"WIDGET": 31, "GADGET": 22})
+
+
+@pytest.mark.parametrize("how", ["results", "lot"])
+def test_releasing_the_same_allocation_twice_at_once_returns_it_only_once(postgres_only, transactional_db, books_balance, how):
+    # given: O1 holds 30 of L1, O2 holds 50 of L1
+    item = ItemFactory(item_code="WIDGET")
+    LotFactory(reference="L1", item=item, quantity=100, received_on=date(2026, 1, 5))
+    o1 = order_with_lines("O1", date(2026, 1, 6), (item, 30))
+    o2 = order_with_lines("O2", date(2026, 1, 7), (item, 50))
+    allocation_run(method=Method.FIFO, orders=[o1], as_of=AS_OF)
+    allocation_run(method=Method.FIFO, orders=[o2], as_of=AS_OF)
+    o1_result = AllocationResult.objects.get(order=o1).pk
+    release = (lambda: allocation_release(results=[o1_result])) if how == "results" else (
+        lambda: allocation_release(lot="L1"))
+    # when: eight clerks press "release" at the same moment
+    errors = in_threads([release] * 8)
+    # then: each allocation came back once; the others were told it was already released, or found nothing to do
+    assert all(type(error).__name__ == "Conflict" for error in errors), errors
+    assert_no_oversell(books_balance)
+    assert Lot.objects.get(reference="L1").allocated_quantity == (50 if how == "results" else 0)
