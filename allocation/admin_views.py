@@ -11,7 +11,6 @@ from django.contrib import messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
@@ -236,12 +235,9 @@ def cancel_view(model_admin, request: HttpRequest) -> HttpResponse:
         ids = list(queryset.exclude(status=OrderStatus.CANCELLED).order_by("pk").values_list("pk", flat=True))
         if not ids:
             return nothing_selected(model_admin, request)
-        released = quantity = 0
         try:
-            with transaction.atomic():
-                for order_id in ids:
-                    report = order_cancel(order=order_id, user=request.user)
-                    released, quantity = released + report.released, quantity + report.quantity
+            report = order_cancel(orders=ids, user=request.user)
+            released, quantity = report.released, report.quantity
         except DomainError as error:
             model_admin.message_user(request, domain_error_message(error), messages.ERROR)
         else:

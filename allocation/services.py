@@ -458,15 +458,18 @@ def order_statuses_refresh(order_ids: list[int], now=None) -> None:
     writes.set_order_statuses(statuses, now)
 
 
-def order_cancel(*, order: Order | int, user=None) -> ReleaseReport:
-    """Cancel an order, releasing everything allocated to it."""
-    order_id = getattr(order, "pk", order)
+def order_cancel(*, order: Order | int | None = None, orders: Sequence | None = None, user=None) -> ReleaseReport:
+    """Cancel an order (or many, all or nothing), releasing everything allocated to them."""
+    order_ids = _order_ids(([order] if order is not None else []) + list(orders or []))
+    if not order_ids:
+        raise InvalidInput("Say which orders to cancel.", field="orders")
     with transaction.atomic():
-        rows = _load_orders([order_id], lock=True)
-        if rows[0].status == OrderStatus.CANCELLED:
-            raise Conflict(f"Order {rows[0].number} is already cancelled.", order=order_id)
-        report = allocation_release(order=order_id, user=user)
-        Order.objects.filter(id=order_id).update(status=OrderStatus.CANCELLED, updated_at=timezone.now())
+        rows = _load_orders(order_ids, lock=True)
+        if done := [row.number for row in rows if row.status == OrderStatus.CANCELLED]:
+            raise Conflict(f"Order {', '.join(done[:20])} is already cancelled.", orders=done)
+        report = allocation_release(orders=order_ids, user=user)
+        for chunk in writes.chunked(order_ids, batch_size()):
+            Order.objects.filter(id__in=chunk).update(status=OrderStatus.CANCELLED, updated_at=timezone.now())
     if isinstance(order, Order):
         order.status = OrderStatus.CANCELLED
     return report
