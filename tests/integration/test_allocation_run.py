@@ -76,7 +76,9 @@ def test_the_worked_example_through_the_service_writes_the_rows_lots_statuses_an
         taken[lot] = taken.get(lot, 0) + quantity
     assert allocated_by_lot() == {"L1": taken.get("L1", 0), "L2": taken.get("L2", 0), "L3": taken.get("L3", 0), "L4": 0}
     assert set(Order.objects.values_list("status", flat=True)) == {OrderStatus.ALLOCATED}
-    total = sum(row[4] for row in expected)
+    total = {Method.FIFO: D("1995.00"), Method.LIFO: D("2100.00"), Method.AVERAGE: D("2054.78"),
+             Method.MOVING_AVERAGE: D("2016.00"), Method.TOTAL_AVERAGE: D("2016.00"), Method.LAST_PURCHASE: D("2070.00"),
+             Method.FEFO: D("1995.00")}[method]
     assert (run.status, run.orders_considered, run.orders_fully_allocated, run.orders_partly_allocated,
             run.orders_not_allocated, run.allocated_quantity, run.allocated_amount) == (
         RunStatus.DONE, 2, 2, 0, 0, 180, total)
@@ -89,14 +91,6 @@ def test_the_worked_example_through_the_service_writes_the_rows_lots_statuses_an
     ]
     assert report.outcomes == run.outcomes
     books_balance()
-
-
-def test_the_worked_example_totals_to_the_cent():
-    assert {m: sum(r[4] for r in rows) for m, rows in WORKED_EXAMPLE.items()} == {
-        Method.FIFO: D("1995.00"), Method.LIFO: D("2100.00"), Method.AVERAGE: D("2054.78"),
-        Method.MOVING_AVERAGE: D("2016.00"), Method.TOTAL_AVERAGE: D("2016.00"), Method.LAST_PURCHASE: D("2070.00"),
-        Method.FEFO: D("1995.00"),
-    }
 
 
 def test_an_o3_of_100_takes_the_70_left_in_l3_and_30_from_inbound_l4(widget_example):
