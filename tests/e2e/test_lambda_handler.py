@@ -9,6 +9,8 @@ from decimal import Decimal
 
 import pytest
 from django.contrib.auth.models import User
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from allocation.models import AllocationRun, RunStatus
 from tests.api_support import user_in
@@ -211,3 +213,15 @@ def test_responses_carry_hsts_on_the_execute_api_host(invoke, db):
     response = invoke(api_event("GET", "/admin/login/"))
 
     assert header(response, "Strict-Transport-Security") == "max-age=31536000; includeSubDomains; preload"
+
+
+def test_the_keep_warm_ping_is_answered_without_touching_the_app(invoke, db):
+    rule = "arn:aws:events:ap-northeast-1:123456789012:rule/inventory-alloc-dev-zappa-keep-warm-handler.keep_warm_callback"
+    ping = {"detail-type": "Scheduled Event", "source": "aws.events", "resources": [rule], "detail": {}}
+
+    with CaptureQueriesContext(connection) as queries:
+        answer = invoke(ping)
+
+    assert answer is None
+    assert len(queries) == 0
+    assert not AllocationRun.objects.exists()
