@@ -88,3 +88,13 @@ def _empty_cache():
     from django.core.cache import cache
 
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _restore_script_prefix():
+    """Put back Django's URL prefix after each test (a WSGI call with SCRIPT_NAME, e.g. Lambda's /dev, sets it)."""
+    from django.urls import get_script_prefix, set_script_prefix
+
+    prefix = get_script_prefix()
+    yield
+    set_script_prefix(prefix)
