@@ -65,8 +65,9 @@ for event in events:
     if isinstance(answers[-1], dict) and '"access"' in (answers[-1].get("body") or ""):
         access = json.loads(answers[-1]["body"])["access"]
 with open(out_file, "w") as f:
-    json.dump({"answers": answers, "path": sys.path, "modules": sorted(m for m in sys.modules if m.split(".")[0] in
-               {"django", "zappa", "psycopg2", "boto3", "rest_framework"})}, f, default=str)
+    files = {name: sys.modules[name].__file__ for name in ("django", "zappa", "psycopg2", "rest_framework", "inventory_alloc")
+             if name in sys.modules}
+    json.dump({"answers": answers, "path": sys.path, "files": files}, f, default=str)
 '''
 
 
@@ -205,6 +206,7 @@ def test_the_zips_own_handler_serves_migrate_a_get_and_a_post_in_a_bare_interpre
 
     # then: nothing came from outside the package, and every event was served
     assert not [p for p in out["path"] if "site-packages" in p]
+    assert len(out["files"]) == 5 and all(path.startswith(f"{task}/") for path in out["files"].values()), out["files"]
     assert migrate == {} and raw is None
     assert database.stat().st_size > 100_000
     assert login_page["statusCode"] == 200
