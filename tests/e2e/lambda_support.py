@@ -25,6 +25,7 @@ from urllib.parse import urlencode
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
 from django.test import override_settings
+from django.urls import clear_script_prefix
 from zappa.handler import LambdaHandler
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -109,6 +110,7 @@ def zappa_handler(stage: str = STAGE) -> Iterator[LambdaHandler]:
             os.environ.update(saved_environ)
             request_started.connect(close_old_connections)
             request_finished.connect(close_old_connections)
+            clear_script_prefix()  # a request under /dev left it set for this thread
             importlib.invalidate_caches()
 
 
