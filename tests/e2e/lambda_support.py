@@ -11,6 +11,7 @@ import base64
 import contextlib
 import importlib
 import json
+import logging
 import os
 import re
 import subprocess
@@ -92,6 +93,7 @@ def zappa_handler(stage: str = STAGE) -> Iterator[LambdaHandler]:
         generate_zappa_settings(Path(directory), stage)
         sys.path.insert(0, directory)
         saved_environ = dict(os.environ)
+        saved_log_level = logging.getLogger().level  # the handler sets the root logger to the stage's log_level
         # Like Django's test client: requests must not close the test transaction's connection.
         request_started.disconnect(close_old_connections)
         request_finished.disconnect(close_old_connections)
@@ -111,6 +113,7 @@ def zappa_handler(stage: str = STAGE) -> Iterator[LambdaHandler]:
             request_started.connect(close_old_connections)
             request_finished.connect(close_old_connections)
             clear_script_prefix()  # a request under /dev left it set for this thread
+            logging.getLogger().setLevel(saved_log_level)
             importlib.invalidate_caches()
 
 
