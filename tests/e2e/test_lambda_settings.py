@@ -108,3 +108,11 @@ def test_zappa_settings_keep_secrets_out_of_the_repository_and_fit_api_gateway()
         assert stage["keep_warm"] is True and stage["django_settings"] == "inventory_alloc.settings"
     assert config["production_worker"]["apigateway_enabled"] is False
     assert config["production"]["environment_variables"]["ALLOCATION_WORKER_FUNCTION"] == "inventory-alloc-production-worker"
+
+
+def test_the_deploy_venv_and_the_development_venv_pin_the_same_zappa():
+    def zappa_pin(name: str) -> list[str]:
+        return [line.strip() for line in (ROOT / name).read_text().splitlines() if line.lower().startswith("zappa==")]
+
+    assert zappa_pin("requirements-lambda.txt") == zappa_pin("requirements-dev.txt") == ["zappa==0.63.0"]
+    assert "-r requirements.txt" in (ROOT / "requirements-lambda.txt").read_text().splitlines()
