@@ -14,7 +14,7 @@ import zappa.asynchronous
 from django.contrib.auth.models import User
 
 from allocation.models import AllocationResult, AllocationRun, RunStatus
-from allocation.tasks import allocation_run_start
+from allocation.tasks import allocation_run_is_big, allocation_run_start
 from tests.api_support import user_in
 from tests.e2e.lambda_support import (
     FUNCTION_NAME,
@@ -31,6 +31,7 @@ from tests.e2e.lambda_support import (
     json_of,
     zappa_handler,
 )
+from tests.factories import order_with_lines
 
 JAN_31 = date(2026, 1, 31)
 NIGHTLY_RULE = f"arn:aws:events:ap-northeast-1:123456789012:rule/{FUNCTION_NAME}-allocation.tasks.nightly_allocation"
@@ -266,3 +267,17 @@ def test_a_big_nightly_run_on_lambda_goes_to_an_async_task(
     assert answer == {"run": run.pk, "status": RunStatus.QUEUED}
     assert on_lambda.payloads()[0]["kwargs"] == {"run_id": run.pk}
     assert invoke(on_lambda.payloads()[0]) == {"run": run.pk, "status": RunStatus.DONE}
+
+
+def test_a_run_is_big_when_it_has_more_orders_than_the_threshold_counting_every_open_order(widget_example, settings):
+    # given: two open orders, a threshold of two
+    settings.ALLOCATION_ASYNC_THRESHOLD = 2
+    ids = order_ids(widget_example)
+
+    # then
+    assert not allocation_run_is_big(ids) and not allocation_run_is_big(None)
+    assert allocation_run_is_big([*ids, ids[0] + 1000])
+
+    # when: a third order is opened, "every open order" is over the threshold
+    order_with_lines("O3", JAN_31, (widget_example["item"], 5))
+    assert allocation_run_is_big(None)
