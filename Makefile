@@ -10,7 +10,7 @@ export DJANGO_SETTINGS_MODULE ?= inventory_alloc.settings
 
 .PHONY: run install browser test lint check test-sqlite test-postgres bench clean
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt
+$(VENV)/.installed: requirements.txt requirements-lambda.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements-dev.txt
