@@ -6,7 +6,6 @@ VENV := .venv
 PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
-export DJANGO_SETTINGS_MODULE ?= inventory_alloc.settings
 
 .PHONY: run install browser test lint check test-sqlite test-postgres bench clean
 
