@@ -23,7 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.allocate import _database_url, _postgres_admin, _setup_django, generate  # noqa: E402
+from bench.allocate import _database_url, _postgres_admin, _setup_django, counting_queries, generate  # noqa: E402
 
 PARAMETERS = {"method": "FIFO", "policy": "order_date", "as_of": "2026-08-01", "allow_partial": "on", "allow_inbound": "on"}
 CHANGELIST = "/admin/orders/order/"
@@ -31,19 +31,10 @@ FILTER = "?status__exact=open"
 
 
 def timed_post(client, url: str, data: dict) -> tuple[object, float, int]:
-    from django.db import connection
-
-    queries = 0
-
-    def count(execute, sql, params, many, context):
-        nonlocal queries
-        queries += 1
-        return execute(sql, params, many, context)
-
-    with connection.execute_wrapper(count):
+    with counting_queries() as counted:
         began = time.perf_counter()
         response = client.post(url, data)
-        return response, time.perf_counter() - began, queries
+        return response, time.perf_counter() - began, counted["queries"]
 
 
 def run() -> dict:

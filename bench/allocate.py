@@ -22,6 +22,8 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -37,6 +39,21 @@ def _setup_django(url: str) -> None:
     import django
 
     django.setup()
+
+
+@contextmanager
+def counting_queries() -> Iterator[dict]:
+    """Count the SQL statements run inside the block (COPY included: it is one statement)."""
+    from django.db import connection
+
+    counted = {"queries": 0}
+
+    def count(execute, sql, params, many, context):
+        counted["queries"] += 1
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(count):
+        yield counted
 
 
 def generate(url: str, items: int, lots: int, lines: int, seed: int) -> None:
@@ -92,17 +109,11 @@ def run(url: str, method: str, policy: str) -> dict:
     from orders.models import OrderLine
 
     lines = OrderLine.objects.count()
-    queries = 0
-
-    def count(execute, sql, params, many, context):
-        nonlocal queries
-        queries += 1
-        return execute(sql, params, many, context)
-
-    with connection.execute_wrapper(count):
+    with counting_queries() as counted:
         began = time.perf_counter()
         report = allocation_run(method=method, policy=policy, as_of=date(2026, 8, 1))
         wall = time.perf_counter() - began
+    queries = counted["queries"]
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return {
         "method": method, "database": connection.vendor, "lines": lines, "orders": report.run.orders_considered,

@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing
-import os
 import sys
 import time
 import uuid
@@ -24,14 +23,7 @@ from urllib.parse import urlsplit, urlunsplit
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-
-def _setup_django(url: str) -> None:
-    os.environ["DATABASE_URL"] = url
-    os.environ.setdefault("DJANGO_SECRET_KEY", "bench-only-secret-key-0123456789-abcdefghijklmnop")
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "inventory_alloc.settings")
-    import django
-
-    django.setup()
+from bench.allocate import _setup_django  # noqa: E402
 
 
 def _prepare(url: str, processes: int, orders: int, stock: int) -> list[list[int]]:
