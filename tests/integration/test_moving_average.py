@@ -1,4 +1,4 @@
-"""Every MOVING_AVERAGE pick is costed at the average an independent walk of the item's history gives."""
+"""Every MOVING_AVERAGE (and TOTAL_AVERAGE) pick is costed at what an independent walk of the item's history gives."""
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
@@ -19,8 +19,8 @@ pytestmark = pytest.mark.django_db
 D = Decimal
 
 
-def oracle_average(item_id: int, at: date) -> Fraction | None:
-    """Walk the item's whole history up to `at` as ALLOCATION.md says, written here from scratch."""
+def history_events(item_id: int) -> list[tuple]:
+    """The item's receipts, issues and releases as ALLOCATION.md dates them, written here from scratch."""
     events = []  # (date, 0 receipt / 1 other, quantity change, unit cost)
     for received_on, quantity, cost in Lot.objects.filter(item_id=item_id, received_on__isnull=False).values_list(
             "received_on", "quantity", "unit_cost"):
@@ -33,13 +33,36 @@ def oracle_average(item_id: int, at: date) -> Fraction | None:
         if result.released_at is not None:
             back = max(timezone.localtime(result.released_at).date(), issued)
             events.append((back, 1, result.allocated_quantity, None))
+    return events
+
+
+def oracle_average(item_id: int, at: date) -> Fraction | None:
+    """Walk the item's whole history up to `at`: receipts first on a date."""
     average, on_hand = None, 0
-    for on, kind, change, cost in sorted(events, key=lambda e: (e[0], e[1])):
+    for on, kind, change, cost in sorted(history_events(item_id), key=lambda e: (e[0], e[1])):
         if on > at:
             break
         if kind == 0:
             average = ((average or 0) * on_hand + cost * change) / (on_hand + change)
         on_hand += change
+    return average
+
+
+def oracle_total_average(item_id: int, at: date) -> Fraction | None:
+    """The month's total average at `at`: earlier months complete, this month's receipts up to `at`."""
+    month = at.replace(day=1)
+    opening, average = 0, None
+    months: dict[date, list] = {}
+    for event in history_events(item_id):
+        start = event[0].replace(day=1)
+        if start < month or (start == month and event[1] == 0 and event[0] <= at):
+            months.setdefault(start, []).append(event)
+    for start in sorted(months):
+        received = sum(change for _, kind, change, _ in months[start] if kind == 0)
+        value = sum(change * cost for _, kind, change, cost in months[start] if kind == 0)
+        if opening + received > 0:
+            average = ((average or 0) * opening + value) / (opening + received)
+        opening += sum(change for _, _, change, _ in months[start])
     return average
 
 
@@ -49,10 +72,11 @@ def _half_up(value: Fraction) -> Decimal:
     return D(whole + (1 if 2 * rest >= scaled.denominator else 0)) / 10_000
 
 
-def assert_every_moving_average_pick_matches_the_oracle() -> int:
+def assert_every_moving_average_pick_matches_the_oracle(method: str = Method.MOVING_AVERAGE) -> int:
+    oracle = oracle_average if method == Method.MOVING_AVERAGE else oracle_total_average
     checked = 0
-    for r in AllocationResult.objects.filter(method=Method.MOVING_AVERAGE).select_related("lot"):
-        average = oracle_average(r.item_id, r.allocation_date)
+    for r in AllocationResult.objects.filter(method=method).select_related("lot"):
+        average = oracle(r.item_id, r.allocation_date)
         expected = r.lot.unit_cost if average is None else _half_up(average)
         assert r.unit_cost == expected, (r.order_line_id, r.lot.reference, r.allocation_date)
         assert r.allocated_price == (r.allocated_quantity * expected).quantize(D("0.01"), rounding=ROUND_HALF_UP)
@@ -87,6 +111,7 @@ def test_moving_average_picks_follow_the_history_through_runs_releases_and_late_
     clock(date(2026, 2, 15))
     allocation_release(order=first.run.results.first().order_id)   # O2's 60 back on the 15th
     late = on(date(2026, 2, 25), Method.MOVING_AVERAGE, "O4", 50)
+    total = on(date(2026, 2, 26), Method.TOTAL_AVERAGE, "O5", 10)
     # then: hand-worked figures...
     # to the 15th: LX 40@8, L1 100@10, L2 50@13 → 1970/190; O1 takes 120 → 70 on hand
     # 16th: +20 → 90; 20th: L3 100@11.5 → (90 × 1970/190 + 1150) / 190
@@ -97,30 +122,32 @@ def test_moving_average_picks_follow_the_history_through_runs_releases_and_late_
     # ... and every pick agrees with the independent walk of the history
     assert assert_every_moving_average_pick_matches_the_oracle() == len(first.picks + spill.picks + late.picks)
     assert late.picks and all(p.unit_cost != D("10.9640") for p in late.picks)
+    # and the provisional total average of February too
+    assert assert_every_moving_average_pick_matches_the_oracle(Method.TOTAL_AVERAGE) == len(total.picks) == 1
 
 
 # --- random chronological histories ------------------------------------------------
 
 run_steps = st.tuples(
-    st.just("run"), st.sampled_from([Method.MOVING_AVERAGE] * 3 + [Method.FIFO, Method.LIFO, Method.SPECIFIC]),
+    st.just("run"), st.sampled_from([Method.MOVING_AVERAGE] * 3 + [Method.TOTAL_AVERAGE] * 2 + [Method.FIFO, Method.SPECIFIC]),
     st.integers(0, 1), st.integers(1, 60), st.booleans(),
 )
 steps = st.lists(st.one_of(
     run_steps, run_steps,
     st.tuples(st.just("release"), st.integers(0, 50)),
     st.tuples(st.just("receive"), st.integers(0, 7)),
-    st.tuples(st.just("wait"), st.integers(1, 20)),
-), min_size=3, max_size=12)
+    st.tuples(st.just("wait"), st.integers(5, 30)),
+), min_size=4, max_size=14)
 
 lot_plans = st.lists(st.tuples(
-    st.integers(0, 1), st.integers(1, 80), st.integers(1, 3000), st.one_of(st.none(), st.integers(0, 40)),
+    st.integers(0, 1), st.integers(1, 80), st.integers(1, 3000), st.one_of(st.none(), st.integers(0, 120)),
     st.one_of(st.none(), st.integers(5, 70)),
-), min_size=1, max_size=8)
+), min_size=2, max_size=8)
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(plan=lot_plans, timeline=steps)
-def test_moving_average_picks_match_the_oracle_on_random_histories(clock, plan, timeline):
+def test_moving_and_total_average_picks_match_the_oracle_on_random_histories(clock, plan, timeline):
     with transaction.atomic():
         start = date(2026, 1, 1)
         items = [ItemFactory(item_code=code) for code in ("WIDGET", "GADGET")]
@@ -152,4 +179,5 @@ def test_moving_average_picks_match_the_oracle_on_random_histories(clock, plan, 
             else:
                 today += timedelta(days=step[1])
         assert_every_moving_average_pick_matches_the_oracle()
+        assert_every_moving_average_pick_matches_the_oracle(Method.TOTAL_AVERAGE)  # provisional: no period closed
         transaction.set_rollback(True)
