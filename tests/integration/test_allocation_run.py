@@ -8,7 +8,7 @@ from django.utils import timezone
 from allocation import writes
 from allocation.domain import Conflict, InsufficientStock, InvalidInput, NotFound
 from allocation.models import AllocationResult, AllocationRun, Method, RunStatus
-from allocation.services import allocation_run, allocation_run_prepare, allocation_run_queued
+from allocation.services import allocation_release, allocation_run, allocation_run_prepare, allocation_run_queued
 from orders.models import Order, OrderStatus
 from stock.models import Lot
 from tests.factories import ItemFactory, LotFactory, order_with_lines
@@ -372,3 +372,22 @@ def test_the_user_who_started_a_run_is_recorded(widget_example, django_user_mode
     user = django_user_model.objects.create_user("allocator")
     report = allocation_run(method=Method.FIFO, as_of=AS_OF, user=user)
     assert AllocationRun.objects.get(pk=report.run.pk).started_by == user
+
+
+@pytest.mark.parametrize("method", [Method.FIFO, Method.MOVING_AVERAGE, Method.TOTAL_AVERAGE, Method.LAST_PURCHASE])
+def test_tiny_batches_give_the_same_answer_as_one_batch(widget_example, settings, method, books_balance):
+    # given: a second item and a third order, and every query split into batches of one id
+    gadget = ItemFactory(item_code="GADGET")
+    LotFactory(reference="G1", item=gadget, quantity=5, unit_cost=D("2"), received_on=date(2026, 1, 3))
+    LotFactory(reference="G2", item=gadget, quantity=5, unit_cost=D("3"), received_on=date(2026, 1, 4))
+    order_with_lines("O0", date(2026, 1, 2), (gadget, 7), (widget_example["item"], 5))
+    expected = allocation_run(method=method, as_of=AS_OF, dry_run=True)
+    settings.ALLOCATION_BATCH_SIZE = 1
+    # when
+    report = allocation_run(method=method, as_of=AS_OF)
+    released = allocation_release(orders=list(Order.objects.all()))
+    # then
+    assert report.outcomes == expected.outcomes
+    assert report.picks == expected.picks
+    assert (released.released, released.quantity) == (len(expected.picks), 192)
+    books_balance()

@@ -70,3 +70,17 @@ def test_a_run_over_1000_orders_runs_as_many_queries_as_one_over_10(stockroom, m
     # then
     assert considered == 1000
     assert many == few <= 20, (few, many)
+
+
+def test_releasing_1000_orders_runs_as_many_queries_as_releasing_10(stockroom):
+    from allocation.services import allocation_release
+
+    items, customers = stockroom
+    add_orders(1010, items, customers, seed=3)
+    allocation_run(method=Method.FIFO, as_of=AS_OF)
+    ids = list(Order.objects.order_by("id").values_list("id", flat=True))
+    with CaptureQueriesContext(connection) as few:
+        assert allocation_release(orders=ids[:10]).released >= 10
+    with CaptureQueriesContext(connection) as many:
+        assert allocation_release(orders=ids[10:]).released >= 1000
+    assert len(many) == len(few) <= 12
