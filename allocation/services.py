@@ -376,6 +376,8 @@ def allocation_release(
     if order is None and orders is None and results is None and lot is None:
         raise InvalidInput("Say what to release: an order, results or a lot.", field="order")
     order_ids = _order_ids(([order] if order is not None else []) + list(orders or [])) or None
+    if orders is not None and order_ids is None:  # an empty list names no order; it must not mean "all of them"
+        raise InvalidInput("Name at least one order to release.", field="orders")
     lot_id = _lot_id(lot) if lot is not None else None
     result_ids = _order_ids(results) if results is not None else None
     with transaction.atomic():

@@ -91,6 +91,17 @@ def test_a_release_needs_something_to_release_and_a_lot_that_exists(allocated):
     assert lots() == {"L1": 100, "L2": 50, "L3": 30, "L4": 0}
 
 
+def test_an_empty_list_of_orders_releases_nothing_rather_than_everything(allocated):
+    with pytest.raises(InvalidInput) as raised:
+        allocation_release(orders=[])
+    assert raised.value.field == "orders"
+    with pytest.raises(InvalidInput):
+        allocation_release(orders=[], lot="L2")
+    assert allocation_release(results=[]).released == 0
+    assert lots() == {"L1": 100, "L2": 50, "L3": 30, "L4": 0}
+    assert AllocationResult.objects.active().count() == 4
+
+
 def test_released_stock_is_allocated_again_to_the_next_order(allocated, books_balance):
     # given: O1 released, O3 wants 100
     from tests.factories import order_with_lines
