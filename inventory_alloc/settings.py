@@ -204,7 +204,9 @@ ALLOCATION_WORKER_FUNCTION = env.str("ALLOCATION_WORKER_FUNCTION", default="")
 
 if ON_LAMBDA:
     _database = DATABASES["default"]
-    if _database["ENGINE"] == "django.db.backends.sqlite3" and not str(_database["NAME"]).startswith("/tmp/"):
+    _sqlite_path = Path(str(_database["NAME"])).resolve()
+    _scratch = _sqlite_path.is_relative_to("/tmp") and not _sqlite_path.is_relative_to(BASE_DIR)
+    if _database["ENGINE"] == "django.db.backends.sqlite3" and not _scratch:
         # The package folder is read-only and every instance would get its own copy: data would vanish.
         raise ImproperlyConfigured(
             f"On AWS Lambda DATABASE_URL must point at PostgreSQL (RDS); got SQLite at {_database['NAME']}. "
