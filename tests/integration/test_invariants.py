@@ -35,7 +35,7 @@ lot_specs = st.lists(st.fixed_dictionaries({
 order_specs = st.lists(st.fixed_dictionaries({
     "date": st.integers(0, 40),
     "priority": st.integers(0, 3),
-    "customer": st.integers(0, 2),
+    "customer": st.integers(0, 3),  # 3: no customer
     "lines": st.lists(st.tuples(st.integers(0, 1), st.integers(1, 20), st.one_of(st.none(), st.integers(0, 5))),
                       min_size=1, max_size=2),
 }), min_size=1, max_size=5)
@@ -60,7 +60,8 @@ def build(lots_spec: list[dict], orders_spec: list[dict]) -> tuple[list[Lot], li
     ]
     orders = []
     for s in orders_spec:
-        order = OrderFactory(order_date=day(s["date"]), priority=s["priority"], customer=customers[s["customer"]])
+        customer = customers[s["customer"]] if s["customer"] < len(customers) else None
+        order = OrderFactory(order_date=day(s["date"]), priority=s["priority"], customer=customer)
         for item, quantity, lot in s["lines"]:
             named = lots[lot] if lot is not None and lot < len(lots) else None
             OrderLineFactory(order=order, item=items[item], quantity=quantity, lot=named)
@@ -102,7 +103,11 @@ def act(action: tuple, method: str, lots: list[Lot], orders: list[Order]) -> Non
             return
         if dry:
             assert state() == before
-            return
+            # the dry run's answer is exactly what the real run then does
+            dry_report = report
+            report = allocation_run(method=method, orders=chosen, as_of=day(offset), policy=policy,
+                                    allow_partial=partial, allow_inbound=inbound)
+            assert (report.picks, report.outcomes) == (dry_report.picks, dry_report.outcomes)
         assert report.run.results.count() == len(report.picks)
         # re-running the same allocation allocates nothing new
         again = allocation_run(method=method, orders=chosen, as_of=day(offset), policy=policy,
