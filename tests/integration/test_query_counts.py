@@ -53,12 +53,17 @@ def queries_of_a_run(method: str, policy: str) -> tuple[int, int]:
     return len(captured), report.run.orders_considered
 
 
+# A run is a fixed set of statements, whatever its size: a few reads, the locks, and bulk writes
+# (a big run may COPY its results in a statement of its own, so 10 and 1,000 share a bound).
+RUN_QUERY_BOUND = 16
+
+
 @pytest.mark.parametrize(("method", "policy"), [
     (Method.FIFO, "order_date"),
     (Method.MOVING_AVERAGE, "customer_score"),
     (Method.TOTAL_AVERAGE, "priority"),
 ])
-def test_a_run_over_1000_orders_runs_as_many_queries_as_one_over_10(stockroom, method, policy):
+def test_a_run_over_1000_orders_runs_no_more_queries_than_the_bound_one_over_10_does(stockroom, method, policy):
     items, customers = stockroom
     # given: 10 open orders
     add_orders(10, items, customers, seed=1)
@@ -69,7 +74,8 @@ def test_a_run_over_1000_orders_runs_as_many_queries_as_one_over_10(stockroom, m
     many, considered = queries_of_a_run(method, policy)
     # then
     assert considered == 1000
-    assert many == few <= 20, (few, many)
+    assert few <= RUN_QUERY_BOUND and many <= RUN_QUERY_BOUND, (few, many)
+    assert abs(many - few) <= 1, (few, many)
 
 
 def test_releasing_1000_orders_runs_as_many_queries_as_releasing_10(stockroom):
