@@ -232,20 +232,17 @@ def _plan(
     return orders, plan, statuses
 
 
-def _write(run: AllocationRun, plan: Plan, statuses: dict[int, str]) -> None:
+def _write(run: AllocationRun, plan: Plan, statuses: dict[int, str], outcomes: list[dict]) -> None:
     now = timezone.now()
     rows = (  # made batch by batch, not all at once: a big run has half a million picks
         (run.pk, p.order_id, p.line_id, p.item_id, p.lot_id, p.quantity, p.unit_cost, p.amount,
          run.as_of, run.method, p.cost_final, now)
         for p in plan.picks
     )
-    for batch in writes.chunked(rows, 50_000):
-        writes.insert_results(batch)
     deltas: dict[int, int] = defaultdict(int)
     for pick in plan.picks:
         deltas[pick.lot_id] += pick.quantity
-    writes.add_lot_allocations(deltas)
-    writes.set_order_statuses(statuses, now)
+    writes.write_run(run, rows, deltas, statuses, outcomes, now)
 
 
 def allocation_run(
@@ -320,6 +317,10 @@ def _execute(run: AllocationRun, *, progress: Progress | None = None) -> RunRepo
     order_ids = run.requested_orders
     dry_run = run.dry_run
     with transaction.atomic():
+        if not dry_run and run.pk is None:
+            # Saved first, before any lock: concurrent runs then queue on the lots for less time.
+            run.status = RunStatus.RUNNING
+            run.save()
         order_rows, plan, statuses = _plan(run, order_ids, lock=not dry_run, progress=progress)
         _refuse_unfillable_single_order(order_ids, plan)
         _summarise(run, plan.outcomes, plan.picks)
@@ -331,10 +332,7 @@ def _execute(run: AllocationRun, *, progress: Progress | None = None) -> RunRepo
         run.status = RunStatus.DONE
         run.finished_at = timezone.now()
         if not dry_run:
-            run.outcomes = []
-            run.save()
-            writes.set_run_outcomes(run.pk, outcomes)
-            _write(run, plan, statuses)
+            _write(run, plan, statuses, outcomes)
         run.outcomes = outcomes
     return RunReport(run, outcomes, plan.picks)
 

@@ -62,6 +62,22 @@ def insert_results(rows: Sequence[tuple]) -> None:
         cursor.executemany(f"INSERT INTO {_table(AllocationResult)} ({columns}) VALUES ({marks})", adapted)
 
 
+def _lots_sql(deltas: Mapping[int, int]) -> tuple[str, list]:
+    return (
+        f"UPDATE {_table(Lot)} AS l SET allocated_quantity = l.allocated_quantity + d.delta "
+        "FROM unnest(%s::bigint[], %s::integer[]) AS d(id, delta) WHERE l.id = d.id",
+        [list(deltas.keys()), list(deltas.values())],
+    )
+
+
+def _statuses_sql(statuses: Mapping[int, str], now: datetime) -> tuple[str, list]:
+    return (
+        f"UPDATE {_table(Order)} AS o SET status = s.status, updated_at = %s "
+        "FROM unnest(%s::bigint[], %s::text[]) AS s(id, status) WHERE o.id = s.id",
+        [now, list(statuses.keys()), list(statuses.values())],
+    )
+
+
 def add_lot_allocations(deltas: Mapping[int, int]) -> None:
     """Add `deltas[lot_id]` (negative to release) to each lot's allocated quantity.
 
@@ -70,17 +86,12 @@ def add_lot_allocations(deltas: Mapping[int, int]) -> None:
     """
     if not deltas:
         return
-    table = _table(Lot)
     with connection.cursor() as cursor:
         if _is_postgres():
-            cursor.execute(
-                f"UPDATE {table} AS l SET allocated_quantity = l.allocated_quantity + d.delta "
-                "FROM unnest(%s::bigint[], %s::integer[]) AS d(id, delta) WHERE l.id = d.id",
-                [list(deltas.keys()), list(deltas.values())],
-            )
+            cursor.execute(*_lots_sql(deltas))
         else:
             cursor.executemany(
-                f"UPDATE {table} SET allocated_quantity = allocated_quantity + %s WHERE id = %s",
+                f"UPDATE {_table(Lot)} SET allocated_quantity = allocated_quantity + %s WHERE id = %s",
                 [(delta, lot_id) for lot_id, delta in deltas.items()],
             )
 
@@ -89,35 +100,66 @@ def set_order_statuses(statuses: Mapping[int, str], now: datetime) -> None:
     """Store each order's new status (`statuses[order_id]`)."""
     if not statuses:
         return
-    table = _table(Order)
     with connection.cursor() as cursor:
         if _is_postgres():
-            cursor.execute(
-                f"UPDATE {table} AS o SET status = d.status, updated_at = %s "
-                "FROM unnest(%s::bigint[], %s::text[]) AS d(id, status) WHERE o.id = d.id",
-                [now, list(statuses.keys()), list(statuses.values())],
-            )
+            cursor.execute(*_statuses_sql(statuses, now))
         else:
             stamp = connection.ops.adapt_datetimefield_value(now)
             cursor.executemany(
-                f"UPDATE {table} SET status = %s, updated_at = %s WHERE id = %s",
+                f"UPDATE {_table(Order)} SET status = %s, updated_at = %s WHERE id = %s",
                 [(status, stamp, order_id) for order_id, status in statuses.items()],
             )
 
 
-def set_run_outcomes(run_id: int, outcomes: list[dict]) -> None:
-    """Store a run's outcomes as compact JSON in one statement.
-
-    A run over 200,000 orders has tens of MB of outcomes; going through the
-    model field would encode and copy them several times over.
-    """
+def _outcomes_json(outcomes: list[dict]) -> str:
     # One order at a time: json.dumps of the whole list holds millions of small
     # pieces at once (300 MB for 200,000 orders); this holds one string per order.
     encode = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
-    text = "[" + ",".join([encode(outcome) for outcome in outcomes]) + "]"
-    cast = "::jsonb" if _is_postgres() else ""
+    return "[" + ",".join([encode(outcome) for outcome in outcomes]) + "]"
+
+
+RUN_SUMMARY = (
+    "status", "finished_at", "orders_considered", "orders_fully_allocated", "orders_partly_allocated",
+    "orders_not_allocated", "allocated_quantity", "allocated_amount",
+)
+
+
+def write_run(run: AllocationRun, rows: Iterable[tuple], deltas: Mapping[int, int],
+              statuses: Mapping[int, str], outcomes: list[dict], now: datetime) -> None:
+    """Write what a planned run decided: its results, the lots, the orders' statuses, the run's summary.
+
+    `run` is saved already. On PostgreSQL the results go in by COPY and all the
+    rest is one statement, so that concurrent runs queued on the same lots wait
+    for as few round trips as possible. The outcomes are stored as compact JSON
+    here rather than through the model field, which would encode and copy tens
+    of MB several times over for a run of 200,000 orders.
+    """
+    for batch in chunked(rows, 50_000):
+        insert_results(batch)
+    summary = [getattr(run, name) for name in RUN_SUMMARY]
+    sets = ", ".join(f"{name} = %s" for name in RUN_SUMMARY)
+    if _is_postgres():
+        parts, params = [], []
+        if deltas:
+            sql, values = _lots_sql(deltas)
+            parts.append(f"d AS ({sql})")
+            params += values
+        if statuses:
+            sql, values = _statuses_sql(statuses, now)
+            parts.append(f"s AS ({sql})")
+            params += values
+        prefix, cast = (f"WITH {', '.join(parts)} " if parts else ""), "::jsonb"
+    else:
+        add_lot_allocations(deltas)
+        set_order_statuses(statuses, now)
+        summary[1] = connection.ops.adapt_datetimefield_value(summary[1])
+        summary[-1] = str(summary[-1])
+        prefix, cast, params = "", "", []
     with connection.cursor() as cursor:
-        cursor.execute(f"UPDATE {_table(AllocationRun)} SET outcomes = %s{cast} WHERE id = %s", [text, run_id])
+        cursor.execute(
+            f"{prefix}UPDATE {_table(AllocationRun)} SET {sets}, outcomes = %s{cast} WHERE id = %s",
+            [*params, *summary, _outcomes_json(outcomes), run.pk],
+        )
 
 
 def chunked(values: Iterable, size: int) -> Iterable[list]:

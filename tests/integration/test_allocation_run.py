@@ -247,25 +247,22 @@ def test_a_dry_run_computes_the_same_answer_and_writes_nothing(widget_example, m
 
 
 def test_a_failure_in_the_middle_of_a_run_leaves_no_result_no_run_and_no_changed_lot(widget_example, monkeypatch):
-    # given: the lot update fails after the results were inserted
-    inserted = []
+    # given: every write of the run goes through, then something fails before the commit
+    seen_inside = []
 
-    def insert_then_remember(rows):
-        real_insert(rows)
-        inserted.append(AllocationResult.objects.count())
-
-    def fail(deltas):
+    def write_then_fail(*args, **kwargs):
+        real_write(*args, **kwargs)
+        seen_inside.append((AllocationResult.objects.count(), Lot.objects.get(reference="L1").allocated_quantity))
         raise RuntimeError("disk full")
 
-    real_insert = writes.insert_results
-    monkeypatch.setattr(writes, "insert_results", insert_then_remember)
-    monkeypatch.setattr(writes, "add_lot_allocations", fail)
+    real_write = writes.write_run
+    monkeypatch.setattr(writes, "write_run", write_then_fail)
     before = snapshot()
     # when
     with pytest.raises(RuntimeError, match="disk full"):
         allocation_run(method=Method.FIFO, as_of=AS_OF)
-    # then
-    assert inserted == [4]
+    # then: the run had written its 4 results and taken L1, and all of it was rolled back
+    assert seen_inside == [(4, 100)]
     assert snapshot() == before
 
 
@@ -349,10 +346,12 @@ def test_a_queued_run_executes_later_with_the_same_answer(widget_example):
 def test_a_queued_run_that_fails_is_marked_failed_and_writes_nothing_else(widget_example, monkeypatch):
     run = allocation_run_prepare(method=Method.FIFO, as_of=AS_OF, queue=True)
 
-    def fail(deltas):
+    def write_then_fail(*args, **kwargs):
+        real_write(*args, **kwargs)
         raise RuntimeError("lost the database")
 
-    monkeypatch.setattr(writes, "add_lot_allocations", fail)
+    real_write = writes.write_run
+    monkeypatch.setattr(writes, "write_run", write_then_fail)
     with pytest.raises(RuntimeError):
         allocation_run_queued(run_id=run.pk)
     run.refresh_from_db()
