@@ -7,7 +7,7 @@ lot's indexes. SQLite has no such setting.
 from django.db import migrations
 
 
-def set_fillfactor(apps, schema_editor, value: int = 70) -> None:
+def set_fillfactor(apps, schema_editor, value: int = 50) -> None:
     if schema_editor.connection.vendor == "postgresql":
         schema_editor.execute(f"ALTER TABLE stock_lot SET (fillfactor = {value})")
 
