@@ -11,6 +11,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from allocation import writes
 from allocation.domain import InvalidInput, PeriodClosed, PeriodNotEnded, amount_of, fraction_to_cost
 from allocation.history import periodic_average
 from allocation.models import AllocationResult, ClosedPeriod, Method
@@ -71,6 +72,8 @@ def period_close(*, period: str | date, user=None, dry_run: bool = False) -> Per
     if end >= timezone.localdate():
         raise PeriodNotEnded(label)
     with transaction.atomic():
+        if not dry_run:
+            writes.lock_closed_books(exclusive=True)
         if ClosedPeriod.objects.filter(start=start).exists():
             raise PeriodClosed(label, f"Period {label} is already closed.")
         selected = (

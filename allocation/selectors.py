@@ -87,8 +87,9 @@ def item_costs(method: str, item_ids: Iterable[int], at: date) -> dict[int, Deci
     return costs
 
 
-def closed_period_holding(day: date) -> ClosedPeriod | None:
-    return ClosedPeriod.objects.filter(start__lte=day, end__gte=day).first()
+def closed_period_covering(day: date) -> ClosedPeriod | None:
+    """Return the earliest closed period ending on or after `day`: the books of `day` are closed."""
+    return ClosedPeriod.objects.filter(end__gte=day).order_by("start").first()
 
 
 def lot_holders(lot_id: int) -> list[str]:

@@ -35,7 +35,7 @@ from allocation.domain import (
 from allocation.methods import allocate, get_method
 from allocation.models import AllocationRun, Policy, RunStatus
 from allocation.periods import PeriodCloseReport, period_close  # noqa: F401  (a service of this module)
-from allocation.selectors import batch_size, closed_period_holding, item_costs, period_start_function
+from allocation.selectors import batch_size, closed_period_covering, item_costs, period_start_function
 from orders.models import ALLOCATABLE_STATUSES, Order, OrderLine, OrderStatus
 from orders.selectors import customer_history_parts, open_quantity_coverage, weighted_score
 from stock.models import Item, Lot
@@ -81,10 +81,23 @@ def _check_parameters(method: str, policy: str, as_of: date) -> None:
         raise InvalidInput(f'"{policy}" is not a policy; use one of {", ".join(Policy.values)}.', field="policy")
     if as_of > timezone.localdate():
         raise InvalidInput("The allocation date cannot be in the future.", field="as_of")
-    # Only a period that has ended can be closed: skip the look-up for the current one.
-    closed = closed_period_holding(as_of) if as_of < period_start_function()(timezone.localdate()) else None
+    _refuse_closed_books(as_of, lock=False)
+
+
+def _refuse_closed_books(as_of: date, *, lock: bool) -> None:
+    """Refuse a date on or before the end of a closed period (its averages are final).
+
+    Only a period that has ended can be closed, so the current one needs no
+    look-up. With `lock`, a concurrent period close waits for this transaction.
+    """
+    if as_of >= period_start_function()(timezone.localdate()):
+        return
+    if lock:
+        writes.lock_closed_books(exclusive=False)
+    closed = closed_period_covering(as_of)
     if closed is not None:
-        raise PeriodClosed(f"{closed.start:%Y-%m}", f"Period {closed.start:%Y-%m} is closed; allocate at a later date.")
+        label = f"{closed.start:%Y-%m}"
+        raise PeriodClosed(label, f"Period {label} is closed: allocate at a date after {closed.end}.")
 
 
 def _load_orders(order_ids: list[int] | None, *, lock: bool) -> list[_OrderRow]:
@@ -317,6 +330,7 @@ def _execute(run: AllocationRun, *, progress: Progress | None = None) -> RunRepo
     order_ids = run.requested_orders
     dry_run = run.dry_run
     with transaction.atomic():
+        _refuse_closed_books(run.as_of, lock=not dry_run)
         if not dry_run and run.pk is None:
             # Saved first, before any lock: concurrent runs then queue on the lots for less time.
             run.status = RunStatus.RUNNING

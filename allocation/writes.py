@@ -162,6 +162,22 @@ def write_run(run: AllocationRun, rows: Iterable[tuple], deltas: Mapping[int, in
         )
 
 
+# Key of the PostgreSQL advisory lock between runs dated in past periods and period closes.
+_BOOKS_LOCK = 0x1A11_0C47
+
+
+def lock_closed_books(*, exclusive: bool) -> None:
+    """Serialise period closes against runs dated in past periods (PostgreSQL; SQLite serialises writers anyway).
+
+    Runs take the lock shared, so they do not wait for each other; a close takes
+    it exclusively, so no run can check "not closed" and then commit into a
+    period that closed in between. Held until the transaction ends.
+    """
+    if _is_postgres():
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT pg_advisory_xact_lock{'' if exclusive else '_shared'}(%s)", [_BOOKS_LOCK])
+
+
 def chunked(values: Iterable, size: int) -> Iterable[list]:
     """Yield lists of at most `size` values (for IN lists and batches)."""
     batch: list = []
