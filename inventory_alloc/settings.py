@@ -80,6 +80,9 @@ DATABASES = {
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DJANGO_CONN_MAX_AGE", default=0))
+    # Client-side cursors for QuerySet.iterator(): a server-side cursor costs a DECLARE,
+    # FETCHes and a CLOSE per query, and breaks behind RDS Proxy or PgBouncer pooling.
+    DATABASES["default"].setdefault("DISABLE_SERVER_SIDE_CURSORS", True)
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Wait for a writer instead of failing at once with "database is locked"; take the
     # write lock when a transaction begins (no lock upgrade deadlocks between runs);
