@@ -2,10 +2,19 @@
 from datetime import date
 from decimal import Decimal
 
+import os
+
 import pytest
 from django.db import connection
+from hypothesis import settings as hypothesis_settings
 
 from tests.factories import ItemFactory, LotFactory, order_with_lines
+
+# In CI the property tests replay the same examples every run (a red build is
+# then a real regression, not a new random draw); locally they explore anew.
+hypothesis_settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
+    hypothesis_settings.load_profile("ci")
 
 
 @pytest.fixture

@@ -1,6 +1,6 @@
 """The invariants of ALLOCATION.md through the services, on random runs, releases, cancels and lot edits."""
 from datetime import date, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
 from django.db import transaction
@@ -83,7 +83,7 @@ def check_results(method: str) -> None:
     for r in AllocationResult.objects.select_related("lot", "order_line"):
         assert r.lot.item_id == r.item_id == r.order_line.item_id
         assert r.lot.expires_on is None or r.lot.expires_on >= r.allocation_date
-        assert r.allocated_price == (r.allocated_quantity * r.unit_cost).quantize(Decimal("0.01"))
+        assert r.allocated_price == (r.allocated_quantity * r.unit_cost).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
         if r.method == Method.SPECIFIC:
             assert r.lot_id == r.order_line.lot_id
 
