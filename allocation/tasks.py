@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from datetime import date
 
 from django.conf import settings
 from django.db import transaction
@@ -21,7 +20,7 @@ from django.utils import timezone
 from zappa.asynchronous import task
 
 from allocation.domain import Conflict, NotFound
-from allocation.models import AllocationRun, Policy, RunStatus
+from allocation.models import AllocationRun, RunStatus
 from allocation.services import allocation_run, allocation_run_prepare, allocation_run_queued
 from allocation.writes import chunked
 from orders.models import ALLOCATABLE_STATUSES, Order
@@ -35,25 +34,14 @@ def allocation_run_is_big(orders: Iterable | None) -> bool:
     return count > settings.ALLOCATION_ASYNC_THRESHOLD
 
 
-def allocation_run_start(
-    *,
-    method: str,
-    orders: Iterable | None = None,
-    as_of: date | None = None,
-    policy: str = Policy.ORDER_DATE,
-    allow_partial: bool = True,
-    allow_inbound: bool = True,
-    dry_run: bool = False,
-    user=None,
-) -> AllocationRun:
+def allocation_run_start(*, dry_run: bool = False, **params) -> AllocationRun:
     """Run an allocation now, or queue it for `allocation_run_execute` when it is big; return the run.
 
-    A dry run always runs now (it writes nothing, so there would be nothing to follow).
+    `params` are those of `allocation_run` (method, orders, as_of, policy, allow_partial, allow_inbound,
+    user). A dry run always runs now (it writes nothing, so there would be nothing to follow).
     Parameters are checked before anything is queued: bad ones raise as `allocation_run` does.
     """
-    orders = None if orders is None else list(orders)
-    params = {"method": method, "orders": orders, "as_of": as_of, "policy": policy, "allow_partial": allow_partial,
-              "allow_inbound": allow_inbound, "user": user}
+    orders = params["orders"] = None if params.get("orders") is None else list(params["orders"])
     if dry_run or not allocation_run_is_big(orders):
         return allocation_run(dry_run=dry_run, **params).run
     if orders is not None:

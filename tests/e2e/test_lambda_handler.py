@@ -26,14 +26,7 @@ from tests.e2e.lambda_support import (
     json_event,
     json_of,
     set_cookie_lines,
-    zappa_handler,
 )
-
-
-@pytest.fixture(scope="module")
-def lambda_handler(django_db_blocker):
-    with django_db_blocker.unblock(), zappa_handler() as handler:
-        yield handler
 
 
 @pytest.fixture

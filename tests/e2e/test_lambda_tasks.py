@@ -29,18 +29,11 @@ from tests.e2e.lambda_support import (
     form_event,
     json_event,
     json_of,
-    zappa_handler,
 )
 from tests.factories import order_with_lines
 
 JAN_31 = date(2026, 1, 31)
 NIGHTLY_RULE = f"arn:aws:events:ap-northeast-1:123456789012:rule/{FUNCTION_NAME}-allocation.tasks.nightly_allocation"
-
-
-@pytest.fixture(scope="module")
-def lambda_handler(django_db_blocker):
-    with django_db_blocker.unblock(), zappa_handler() as handler:
-        yield handler
 
 
 @pytest.fixture
