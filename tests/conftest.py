@@ -1,8 +1,7 @@
 """Shared fixtures: the worked example of ALLOCATION.md and friends."""
+import os
 from datetime import date
 from decimal import Decimal
-
-import os
 
 import pytest
 from django.db import connection
