@@ -33,7 +33,7 @@ from allocation.domain import (
     Plan,
 )
 from allocation.methods import allocate, get_method
-from allocation.models import AllocationRun, Policy, RunStatus
+from allocation.models import AllocationRun, Method, Policy, RunStatus
 from allocation.periods import PeriodCloseReport, period_close  # noqa: F401  (a service of this module)
 from allocation.selectors import batch_size, closed_period_covering, item_costs, period_start_function
 from orders.models import ALLOCATABLE_STATUSES, Order, OrderLine, OrderStatus
@@ -223,7 +223,7 @@ def _plan(
         demands[order_id].append(LineDemand(line_id, order_id, item_id, quantity - done, lot_id, quantity))
         if quantity > done:
             items.add(item_id)
-            if lot_id is not None:
+            if lot_id is not None and run.method == Method.SPECIFIC:  # only SPECIFIC reads a named lot
                 named.add(lot_id)
     lots = _load_lots(items, named, run.as_of, allow_inbound=run.allow_inbound, lock=lock) if items else []
     costs = item_costs(run.method, items, run.as_of) if items else {}

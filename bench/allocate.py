@@ -92,11 +92,15 @@ def generate(url: str, items: int, lots: int, lines: int, seed: int) -> None:
              for o in range(order_count)], batch_size=5000,
         )
         order_ids = list(Order.objects.values_list("id", flat=True))
-        line_rows = [
-            OrderLine(order_id=order_ids[n % len(order_ids)], item_id=rng.choice(item_ids), quantity=rng.randrange(1, 100),
-                      unit_price=10)
-            for n in range(lines)
-        ]
+        lots_of: dict[int, list[int]] = {}
+        for lot_id, item_id in Lot.objects.values_list("id", "item_id"):
+            lots_of.setdefault(item_id, []).append(lot_id)
+        line_rows = []
+        for n in range(lines):
+            item_id = rng.choice(item_ids)
+            # every line names a lot of its item, which only SPECIFIC reads
+            line_rows.append(OrderLine(order_id=order_ids[n % len(order_ids)], item_id=item_id,
+                                       quantity=rng.randrange(1, 100), unit_price=10, lot_id=rng.choice(lots_of[item_id])))
         OrderLine.objects.bulk_create(line_rows, batch_size=5000)
 
 
