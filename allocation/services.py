@@ -75,13 +75,14 @@ def _order_ids(orders: Iterable | None) -> list[int] | None:
     return sorted(set(ids))
 
 
-def _check_parameters(method: str, policy: str, as_of: date) -> None:
+def _check_parameters(method: str, policy: str, as_of: date, *, books: bool) -> None:
     get_method(method)
     if policy not in Policy.values:
         raise InvalidInput(f'"{policy}" is not a policy; use one of {", ".join(Policy.values)}.', field="policy")
     if as_of > timezone.localdate():
         raise InvalidInput("The allocation date cannot be in the future.", field="as_of")
-    _refuse_closed_books(as_of, lock=False)
+    if books:  # a run checks again under lock when it executes; a queued run should fail now
+        _refuse_closed_books(as_of, lock=False)
 
 
 def _refuse_closed_books(as_of: date, *, lock: bool) -> None:
@@ -300,7 +301,7 @@ def allocation_run_prepare(
     A queued run is executed later by `allocation_run_queued(run_id=...)`.
     """
     as_of = as_of or timezone.localdate()
-    _check_parameters(method, policy, as_of)
+    _check_parameters(method, policy, as_of, books=queue)
     run = AllocationRun(
         method=method, policy=policy, as_of=as_of, allow_partial=allow_partial, allow_inbound=allow_inbound,
         dry_run=dry_run, requested_orders=_order_ids(orders), started_by=user if getattr(user, "pk", None) else None,

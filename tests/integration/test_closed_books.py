@@ -7,8 +7,8 @@ from django.db import connection, connections, transaction
 
 from allocation import writes
 from allocation.domain import PeriodClosed
-from allocation.models import AllocationResult, Method
-from allocation.services import allocation_run, period_close
+from allocation.models import AllocationResult, AllocationRun, Method
+from allocation.services import allocation_run, allocation_run_prepare, period_close
 
 pytestmark = pytest.mark.django_db
 
@@ -23,6 +23,10 @@ def test_a_run_dated_before_a_closed_period_is_refused(widget_example):
     with pytest.raises(PeriodClosed, match="Period 2026-02 is closed: allocate at a date after 2026-02-28"):
         allocation_run(method=Method.FIFO, as_of=date(2026, 2, 15))
     assert not AllocationResult.objects.exists()
+    # a run to be queued is refused before it is queued
+    with pytest.raises(PeriodClosed):
+        allocation_run_prepare(method=Method.FIFO, as_of=date(2026, 1, 25), queue=True)
+    assert not AllocationRun.objects.exists()
     # a date after the last closed period is fine
     assert allocation_run(method=Method.FIFO, as_of=date(2026, 3, 1)).run.allocated_quantity == 180
 
