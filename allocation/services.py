@@ -13,11 +13,10 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from django.db import transaction
-from django.db.models import F, Q, Sum
-from django.db.models.functions import Coalesce
+from django.db.models import Sum
 from django.utils import timezone
 
-from allocation import writes
+from allocation import loads, writes
 from allocation.domain import (
     Conflict,
     InsufficientStock,
@@ -36,7 +35,7 @@ from allocation.methods import allocate, get_method
 from allocation.models import AllocationRun, Method, Policy, RunStatus
 from allocation.periods import PeriodCloseReport, period_close  # noqa: F401  (a service of this module)
 from allocation.selectors import batch_size, closed_period_covering, item_costs, period_start_function
-from orders.models import ALLOCATABLE_STATUSES, Order, OrderLine, OrderStatus
+from orders.models import Order, OrderLine, OrderStatus
 from orders.selectors import customer_history_parts, open_quantity_coverage, weighted_score
 from stock.models import Item, Lot
 
@@ -102,15 +101,11 @@ def _refuse_closed_books(as_of: date, *, lock: bool) -> None:
 
 
 def _load_orders(order_ids: list[int] | None, *, lock: bool) -> list[_OrderRow]:
-    fields = ("id", "order_number", "status", "order_date", "priority", "customer_id")
-    base = Order.objects.order_by("id")
-    if lock:
-        base = base.select_for_update()
     if order_ids is None:
-        return [_OrderRow(*row) for row in base.filter(status__in=ALLOCATABLE_STATUSES).values_list(*fields)]
+        return [_OrderRow(*row) for row in loads.orders(None, lock=lock)]
     rows = []
     for chunk in writes.chunked(order_ids, batch_size()):
-        rows += [_OrderRow(*row) for row in base.filter(id__in=chunk).values_list(*fields)]
+        rows += [_OrderRow(*row) for row in loads.orders(chunk, lock=lock)]
     missing = sorted(set(order_ids) - {row.id for row in rows})
     if missing:
         raise NotFound(f"No order with id {', '.join(map(str, missing[:20]))}.", orders=missing)
@@ -119,33 +114,20 @@ def _load_orders(order_ids: list[int] | None, *, lock: bool) -> list[_OrderRow]:
 
 def _load_lines(order_ids: list[int] | None) -> Iterator[tuple[int, int, int, int, int | None, int]]:
     """Yield (id, order, item, quantity, named lot, actively allocated) of the orders' lines."""
-    fields = ("id", "order_id", "item_id", "quantity", "lot_id")
-    done = Coalesce(Sum("allocation_results__allocated_quantity", filter=Q(allocation_results__released_at__isnull=True)), 0)
-    base = OrderLine.objects.order_by("id")
     if order_ids is None:
-        chunks = [base.filter(order__status__in=ALLOCATABLE_STATUSES)]
-    else:
-        chunks = [base.filter(order_id__in=chunk) for chunk in writes.chunked(order_ids, batch_size())]
-    for lines in chunks:
-        # iterator(): half a million lines must not sit in a result cache as well
-        yield from lines.values_list(*fields).annotate(done=done).iterator(chunk_size=20_000)
+        yield from loads.lines(None)
+        return
+    for chunk in writes.chunked(order_ids, batch_size()):
+        yield from loads.lines(chunk)
 
 
 def _load_lots(item_ids: set[int], named: set[int], as_of: date, *, allow_inbound: bool, lock: bool) -> list[LotSnapshot]:
-    fields = ("id", "item_id", "quantity", "allocated_quantity", "unit_cost", "received_on", "eta", "expires_on", "reference")
-    usable = Q(allocated_quantity__lt=F("quantity")) & (Q(expires_on__isnull=True) | Q(expires_on__gte=as_of))
-    if not allow_inbound:
-        usable &= Q(received_on__lte=as_of)
-    base = Lot.objects.order_by("id")
-    if lock:
-        base = base.select_for_update()
     rows = []
     for chunk in writes.chunked(sorted(item_ids), batch_size()):
-        rows += base.filter(usable, item_id__in=chunk).values_list(*fields)
+        rows += loads.lots(chunk, as_of, allow_inbound=allow_inbound, lock=lock)
     seen = {row[0] for row in rows}
-    extra = sorted(named - seen)  # named lots the run cannot use: loaded to say why
-    for chunk in writes.chunked(extra, batch_size()):
-        rows += Lot.objects.filter(id__in=chunk).values_list(*fields)
+    for chunk in writes.chunked(sorted(named - seen), batch_size()):  # named lots the run cannot use: to say why
+        rows += loads.lots(None, as_of, allow_inbound=allow_inbound, lock=False, ids=chunk)
     return [
         LotSnapshot(lot_id, item_id, quantity - allocated, cost, received, eta, expires, reference)
         for lot_id, item_id, quantity, allocated, cost, received, eta, expires, reference in rows
@@ -247,16 +229,10 @@ def _plan(
 
 
 def _write(run: AllocationRun, plan: Plan, statuses: dict[int, str], outcomes: list[dict]) -> None:
-    now = timezone.now()
-    rows = (  # made batch by batch, not all at once: a big run has half a million picks
-        (run.pk, p.order_id, p.line_id, p.item_id, p.lot_id, p.quantity, p.unit_cost, p.amount,
-         run.as_of, run.method, p.cost_final, now)
-        for p in plan.picks
-    )
     deltas: dict[int, int] = defaultdict(int)
     for pick in plan.picks:
         deltas[pick.lot_id] += pick.quantity
-    writes.write_run(run, rows, deltas, statuses, outcomes, now)
+    writes.write_run(run, plan.picks, deltas, statuses, outcomes, timezone.now())
 
 
 def allocation_run(

@@ -15,6 +15,7 @@ from decimal import Decimal
 
 from django.db import connection
 
+from allocation.domain import Pick
 from allocation.models import AllocationResult, AllocationRun
 from orders.models import Order
 from stock.models import Lot
@@ -33,33 +34,32 @@ def _table(model) -> str:
     return connection.ops.quote_name(model._meta.db_table)
 
 
-def insert_results(rows: Sequence[tuple]) -> None:
-    """Insert result rows, each a tuple in RESULT_COLUMNS order."""
-    if not rows:
+def insert_results(run: AllocationRun, picks: Sequence[Pick], now: datetime) -> None:
+    """Insert one result row per pick of `run`, dated `run.as_of` and created `now`."""
+    if not picks:
         return
     columns = ", ".join(RESULT_COLUMNS)
+    run_id, method = run.pk, run.method
     with connection.cursor() as cursor:
         if _is_postgres():
+            day, stamp = run.as_of.isoformat(), now.isoformat()
             buffer = io.StringIO()
             buffer.writelines(
-                f"{run}\t{order}\t{line}\t{item}\t{lot}\t{qty}\t{cost}\t{amount}\t{day.isoformat()}\t{method}\t"
-                f"{'t' if final else 'f'}\t{stamp.isoformat()}\n"
-                for run, order, line, item, lot, qty, cost, amount, day, method, final, stamp in rows
+                f"{run_id}\t{p.order_id}\t{p.line_id}\t{p.item_id}\t{p.lot_id}\t{p.quantity}\t{p.unit_cost}\t"
+                f"{p.amount}\t{day}\t{method}\t{'t' if p.cost_final else 'f'}\t{stamp}\n"
+                for p in picks
             )
             buffer.seek(0)
             cursor.copy_expert(f"COPY {_table(AllocationResult)} ({columns}) FROM STDIN", buffer)
             return
-        # One run's rows share their date and timestamp: adapt those once, not per row.
-        first = rows[0]
-        day, stamp = connection.ops.adapt_datefield_value(first[8]), connection.ops.adapt_datetimefield_value(first[11])
-        adapted = [
-            (*row[:6], str(row[6]), str(row[7]),
-             day if row[8] == first[8] else connection.ops.adapt_datefield_value(row[8]), row[9], row[10],
-             stamp if row[11] == first[11] else connection.ops.adapt_datetimefield_value(row[11]))
-            for row in rows
-        ]
+        day = connection.ops.adapt_datefield_value(run.as_of)
+        stamp = connection.ops.adapt_datetimefield_value(now)
         marks = ", ".join(["%s"] * len(RESULT_COLUMNS))
-        cursor.executemany(f"INSERT INTO {_table(AllocationResult)} ({columns}) VALUES ({marks})", adapted)
+        cursor.executemany(
+            f"INSERT INTO {_table(AllocationResult)} ({columns}) VALUES ({marks})",
+            [(run_id, p.order_id, p.line_id, p.item_id, p.lot_id, p.quantity, str(p.unit_cost), str(p.amount),
+              day, method, p.cost_final, stamp) for p in picks],
+        )
 
 
 def _lots_sql(deltas: Mapping[int, int]) -> tuple[str, list]:
@@ -124,7 +124,7 @@ RUN_SUMMARY = (
 )
 
 
-def write_run(run: AllocationRun, rows: Iterable[tuple], deltas: Mapping[int, int],
+def write_run(run: AllocationRun, picks: Sequence[Pick], deltas: Mapping[int, int],
               statuses: Mapping[int, str], outcomes: list[dict], now: datetime) -> None:
     """Write what a planned run decided: its results, the lots, the orders' statuses, the run's summary.
 
@@ -134,8 +134,8 @@ def write_run(run: AllocationRun, rows: Iterable[tuple], deltas: Mapping[int, in
     here rather than through the model field, which would encode and copy tens
     of MB several times over for a run of 200,000 orders.
     """
-    for batch in chunked(rows, 50_000):
-        insert_results(batch)
+    for start in range(0, len(picks), 50_000):
+        insert_results(run, picks[start:start + 50_000], now)
     summary = [getattr(run, name) for name in RUN_SUMMARY]
     sets = ", ".join(f"{name} = %s" for name in RUN_SUMMARY)
     if _is_postgres():
