@@ -9,7 +9,7 @@ from allocation.models import AllocationResult, AllocationRun, Method, Policy, R
 class AllocationResultFilter(filters.FilterSet):
     order = filters.NumberFilter(field_name="order_id")
     order_number = filters.CharFilter(field_name="order__order_number")
-    item_code = filters.CharFilter(field_name="item__item_code")
+    item_code = filters.CharFilter(field_name="lot__item__item_code")  # through the lot: indexed
     lot = filters.CharFilter(field_name="lot__reference", label="Lot reference")
     run = filters.NumberFilter(field_name="run_id")
     method = filters.ChoiceFilter(choices=Method.choices)

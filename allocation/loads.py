@@ -8,6 +8,7 @@ and SQLite (IN lists; dates and decimals come back as text and numbers).
 """
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator, Sequence
 from datetime import date
 from decimal import Decimal
@@ -37,8 +38,19 @@ def _in(column: str, values: Sequence) -> tuple[str, list]:
     return f"{column} IN ({', '.join(['%s'] * len(values))})", list(values)
 
 
+@functools.lru_cache(maxsize=4096)
+def _parse_day(text: str) -> date:
+    return date.fromisoformat(text)
+
+
+@functools.lru_cache(maxsize=65536)
+def _parse_cost(text: str) -> Decimal:
+    return Decimal(text).quantize(COST_PLACES)
+
+
 def _day(value) -> date | None:
-    return date.fromisoformat(value) if isinstance(value, str) else value
+    """Return a date from PostgreSQL (a date) or SQLite (text; a few hundred distinct days)."""
+    return _parse_day(value) if isinstance(value, str) else value
 
 
 def _rows(sql: str, params: list) -> Iterator[tuple]:
@@ -98,6 +110,6 @@ def lots(item_ids: Sequence[int] | None, as_of: date, *, allow_inbound: bool, lo
     sql = (f"SELECT id, item_id, quantity, allocated_quantity, {cost}, received_on, eta, expires_on, reference "
            f"FROM {_table(Lot)} WHERE {where} ORDER BY id{lock_clause}")
     for lot_id, item_id, quantity, allocated, unit_cost, received, eta, expires, reference in _rows(sql, params):
-        if not isinstance(unit_cost, Decimal):
-            unit_cost = Decimal(unit_cost).quantize(COST_PLACES)
+        if not isinstance(unit_cost, Decimal):  # SQLite: the cost as text
+            unit_cost = _parse_cost(unit_cost)
         yield lot_id, item_id, quantity, allocated, unit_cost, _day(received), _day(eta), _day(expires), reference

@@ -132,8 +132,8 @@ class AllocationResult(models.Model):
         indexes = [
             models.Index(fields=["order_line", "released_at"], name="result_line_idx"),
             models.Index(fields=["order", "released_at"], name="result_order_idx"),
+            # An item's results are reached through its lots (lot_item_received_idx, then this one).
             models.Index(fields=["lot", "released_at"], name="result_lot_idx"),
-            models.Index(fields=["item", "allocation_date"], name="result_item_date_idx"),
             # Only total-average picks are looked up by date (to close a period).
             models.Index(
                 fields=["allocation_date"], name="result_total_average_date_idx",

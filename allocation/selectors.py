@@ -44,10 +44,10 @@ def item_histories(item_ids: Iterable[int], at: date | None = None) -> dict[int,
             lots = lots.filter(received_on__lte=at)
         for item_id, received_on, quantity, unit_cost in lots.values_list("item_id", "received_on", "quantity", "unit_cost"):
             events[item_id].append(StockEvent(received_on, RECEIPT, quantity, unit_cost))
-        results = AllocationResult.objects.filter(item_id__in=chunk, lot__received_on__isnull=False)
+        results = AllocationResult.objects.filter(lot__item_id__in=chunk, lot__received_on__isnull=False)
         if at is not None:
             results = results.filter(allocation_date__lte=at, lot__received_on__lte=at)
-        rows = results.values_list("item_id", "allocation_date", "lot__received_on", "released_at").annotate(
+        rows = results.values_list("lot__item_id", "allocation_date", "lot__received_on", "released_at").annotate(
             quantity=Sum("allocated_quantity")
         ).order_by()
         for item_id, allocated_on, received_on, released_at, quantity in rows:

@@ -89,7 +89,7 @@ class Migration(migrations.Migration):
                 'verbose_name': 'allocation result',
                 'verbose_name_plural': 'allocation results',
                 'ordering': ['id'],
-                'indexes': [models.Index(fields=['order_line', 'released_at'], name='result_line_idx'), models.Index(fields=['order', 'released_at'], name='result_order_idx'), models.Index(fields=['lot', 'released_at'], name='result_lot_idx'), models.Index(fields=['item', 'allocation_date'], name='result_item_date_idx'), models.Index(condition=models.Q(('method', 'TOTAL_AVERAGE')), fields=['allocation_date'], name='result_total_average_date_idx')],
+                'indexes': [models.Index(fields=['order_line', 'released_at'], name='result_line_idx'), models.Index(fields=['order', 'released_at'], name='result_order_idx'), models.Index(fields=['lot', 'released_at'], name='result_lot_idx'), models.Index(condition=models.Q(('method', 'TOTAL_AVERAGE')), fields=['allocation_date'], name='result_total_average_date_idx')],
                 'constraints': [models.CheckConstraint(condition=models.Q(('allocated_quantity__gt', 0)), name='result_quantity_positive')],
             },
         ),
