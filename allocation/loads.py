@@ -9,18 +9,60 @@ and SQLite (IN lists; dates and decimals come back as text and numbers).
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
 from django.db import connection
 
-from allocation.domain import COST_PLACES
+from allocation.domain import COST_PLACES, InvalidInput, NotFound
 from allocation.models import AllocationResult
+from allocation.selectors import batch_size
+from allocation.writes import chunked
 from orders.models import ALLOCATABLE_STATUSES, Order, OrderLine
 from stock.models import Lot
 
 FETCH = 10_000
+
+
+@dataclass(frozen=True, slots=True)
+class OrderRow:
+    """An order as a run or a release sees it."""
+
+    id: int
+    number: str
+    status: str
+    order_date: date
+    priority: int
+    customer_id: int | None
+
+
+def order_ids(orders: Iterable | None) -> list[int] | None:
+    """Return the sorted distinct ids of orders given as instances or ids (None stays None)."""
+    if orders is None:
+        return None
+    ids = []
+    for order in orders:
+        value = getattr(order, "pk", order)
+        try:
+            ids.append(int(value))
+        except (TypeError, ValueError):
+            raise InvalidInput(f'"{value}" is not an order id.', field="orders") from None
+    return sorted(set(ids))
+
+
+def order_rows(ids: list[int] | None, *, lock: bool) -> list[OrderRow]:
+    """Return (and lock) the given orders, or the open ones; NotFound names missing ids."""
+    if ids is None:
+        return [OrderRow(*row) for row in orders(None, lock=lock)]
+    rows = []
+    for chunk in chunked(ids, batch_size()):
+        rows += [OrderRow(*row) for row in orders(chunk, lock=lock)]
+    missing = sorted(set(ids) - {row.id for row in rows})
+    if missing:
+        raise NotFound(f"No order with id {', '.join(map(str, missing[:20]))}.", orders=missing)
+    return rows
 
 
 def _postgres() -> bool:

@@ -1,4 +1,6 @@
-"""Services that write: run an allocation, release it, close a period.
+"""Services that write: run an allocation (here), release it and cancel orders
+(`allocation.releases`), close a period (`allocation.periods`); all three are
+imported from this module.
 
 All or nothing: each service runs in one transaction, locks the orders it
 touches and then the lots, both in primary-key order (so that concurrent runs
@@ -8,12 +10,11 @@ through `allocation.writes`.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 
 from django.db import transaction
-from django.db.models import Sum
 from django.utils import timezone
 
 from allocation import loads, writes
@@ -23,7 +24,6 @@ from allocation.domain import (
     InvalidInput,
     LineDemand,
     LotSnapshot,
-    NotFound,
     OrderDemand,
     OrderOutcome,
     OutcomeStatus,
@@ -33,11 +33,12 @@ from allocation.domain import (
 )
 from allocation.methods import allocate, get_method
 from allocation.models import AllocationRun, Method, Policy, RunStatus
-from allocation.periods import PeriodCloseReport, period_close  # noqa: F401  (a service of this module)
+from allocation.periods import PeriodCloseReport, period_close  # noqa: F401  (services of this module)
+from allocation.releases import ReleaseReport, allocation_release, order_cancel, order_statuses_refresh  # noqa: F401
 from allocation.selectors import batch_size, closed_period_covering, item_costs, period_start_function
-from orders.models import Order, OrderLine, OrderStatus
+from orders.models import OrderStatus
 from orders.selectors import customer_history_parts, open_quantity_coverage, weighted_score
-from stock.models import Item, Lot
+from stock.models import Item
 
 Progress = Callable[[int], None]
 
@@ -49,29 +50,6 @@ class RunReport:
     run: AllocationRun
     outcomes: list[dict]
     picks: list[Pick] = field(default_factory=list)
-
-
-@dataclass(frozen=True, slots=True)
-class _OrderRow:
-    id: int
-    number: str
-    status: str
-    order_date: date
-    priority: int
-    customer_id: int | None
-
-
-def _order_ids(orders: Iterable | None) -> list[int] | None:
-    if orders is None:
-        return None
-    ids = []
-    for order in orders:
-        value = getattr(order, "pk", order)
-        try:
-            ids.append(int(value))
-        except (TypeError, ValueError):
-            raise InvalidInput(f'"{value}" is not an order id.', field="orders") from None
-    return sorted(set(ids))
 
 
 def _check_parameters(method: str, policy: str, as_of: date, *, books: bool) -> None:
@@ -100,18 +78,6 @@ def _refuse_closed_books(as_of: date, *, lock: bool) -> None:
         raise PeriodClosed(label, f"Period {label} is closed: allocate at a date after {closed.end}.")
 
 
-def _load_orders(order_ids: list[int] | None, *, lock: bool) -> list[_OrderRow]:
-    if order_ids is None:
-        return [_OrderRow(*row) for row in loads.orders(None, lock=lock)]
-    rows = []
-    for chunk in writes.chunked(order_ids, batch_size()):
-        rows += [_OrderRow(*row) for row in loads.orders(chunk, lock=lock)]
-    missing = sorted(set(order_ids) - {row.id for row in rows})
-    if missing:
-        raise NotFound(f"No order with id {', '.join(map(str, missing[:20]))}.", orders=missing)
-    return rows
-
-
 def _load_lines(order_ids: list[int] | None) -> Iterator[tuple[int, int, int, int, int | None, int]]:
     """Yield (id, order, item, quantity, named lot, actively allocated) of the orders' lines."""
     if order_ids is None:
@@ -135,8 +101,8 @@ def _load_lots(item_ids: set[int], named: set[int], as_of: date, *, allow_inboun
 
 
 def _policy_order(
-    policy: str, orders: list[_OrderRow], demands: dict[int, list[LineDemand]], lots: list[LotSnapshot], as_of: date,
-) -> list[_OrderRow]:
+    policy: str, orders: list[loads.OrderRow], demands: dict[int, list[LineDemand]], lots: list[LotSnapshot], as_of: date,
+) -> list[loads.OrderRow]:
     if policy == Policy.PRIORITY:
         return sorted(orders, key=lambda o: (-o.priority, o.order_date, o.id))
     if policy == Policy.ORDER_DATE:
@@ -151,14 +117,14 @@ def _policy_order(
         ((order_id, d.item_id, d.quantity) for order_id, lines in demands.items() for d in lines), on_hand,
     )
 
-    def score(order: _OrderRow) -> float:
+    def score(order: loads.OrderRow) -> float:
         parts = history.get(order.customer_id, (0.0, 0.0, 0.0)) if order.customer_id else (0.0, 0.0, 0.0)
         return weighted_score(*parts, coverage.get(order.id, 0.0))
 
     return sorted(orders, key=lambda o: (-score(o), o.order_date, o.id))
 
 
-def _outcome_dict(order: _OrderRow, outcome: OrderOutcome, item_codes: dict[int, str]) -> dict:
+def _outcome_dict(order: loads.OrderRow, outcome: OrderOutcome, item_codes: dict[int, str]) -> dict:
     return {
         "order": order.id,
         "order_number": order.number,
@@ -187,9 +153,9 @@ def _summarise(run: AllocationRun, outcomes: list[OrderOutcome], picks: list[Pic
 
 def _plan(
     run: AllocationRun, order_ids: list[int] | None, *, lock: bool, progress: Progress | None,
-) -> tuple[list[_OrderRow], Plan, dict[int, str]]:
+) -> tuple[list[loads.OrderRow], Plan, dict[int, str]]:
     """Load and lock what the run needs, serve the orders in policy order; return the plan and new statuses."""
-    orders = _load_orders(order_ids, lock=lock)
+    orders = loads.order_rows(order_ids, lock=lock)
     by_id = {o.id: o for o in orders}
     live = [o for o in orders if o.status != OrderStatus.CANCELLED]
     live_ids = None if order_ids is None else [o.id for o in live]
@@ -280,7 +246,7 @@ def allocation_run_prepare(
     _check_parameters(method, policy, as_of, books=queue)
     run = AllocationRun(
         method=method, policy=policy, as_of=as_of, allow_partial=allow_partial, allow_inbound=allow_inbound,
-        dry_run=dry_run, requested_orders=_order_ids(orders), started_by=user if getattr(user, "pk", None) else None,
+        dry_run=dry_run, requested_orders=loads.order_ids(orders), started_by=user if getattr(user, "pk", None) else None,
     )
     if queue:
         run.status = RunStatus.QUEUED
@@ -337,130 +303,3 @@ def _refuse_unfillable_single_order(order_ids: list[int] | None, plan: Plan) -> 
     if outcome.status == OutcomeStatus.SKIPPED:
         raise InsufficientStock(outcome.shortfalls, "Not enough stock to fill every line of the order.",
                                 order=outcome.order_id)
-
-
-# --- Release and cancel -----------------------------------------------------
-
-@dataclass
-class ReleaseReport:
-    released: int
-    quantity: int
-    result_ids: list[int]
-
-
-def allocation_release(
-    *,
-    order: Order | int | None = None,
-    orders: Sequence | None = None,
-    results: Sequence | None = None,
-    lot: Lot | int | str | None = None,
-    user=None,
-) -> ReleaseReport:
-    """Release active results: of an order (or orders), optionally on one lot, or the given ones.
-
-    Quantity goes back to the lots; the results keep their row with `released_at`.
-    """
-    from allocation.models import AllocationResult
-
-    if order is None and orders is None and results is None and lot is None:
-        raise InvalidInput("Say what to release: an order, results or a lot.", field="order")
-    order_ids = _order_ids(([order] if order is not None else []) + list(orders or [])) or None
-    if orders is not None and order_ids is None:  # an empty list names no order; it must not mean "all of them"
-        raise InvalidInput("Name at least one order to release.", field="orders")
-    lot_id = _lot_id(lot) if lot is not None else None
-    result_ids = _order_ids(results) if results is not None else None
-    with transaction.atomic():
-        if order_ids:
-            _load_orders(order_ids, lock=True)
-        selected = AllocationResult.objects.all()
-        if order_ids:
-            selected = selected.filter(order_id__in=order_ids)
-        if lot_id is not None:
-            selected = selected.filter(lot_id=lot_id)
-        if result_ids is not None:
-            selected = selected.filter(id__in=result_ids)
-            found = dict(selected.values_list("id", "released_at"))
-            if missing := sorted(set(result_ids) - set(found)):
-                raise NotFound(f"No allocation result with id {', '.join(map(str, missing))}.", results=missing)
-            if done := sorted(rid for rid, at in found.items() if at is not None):
-                raise Conflict(f"Results {', '.join(map(str, done))} are already released.", results=done)
-        rows = list(selected.filter(released_at__isnull=True).values_list("id", "order_id", "lot_id", "allocated_quantity"))
-        if not order_ids and rows:
-            locked = {row[1] for row in rows}
-            _load_orders(sorted(locked), lock=True)
-            # Re-read under the orders' locks: a concurrent release may have released some rows meanwhile.
-            fresh = selected.filter(released_at__isnull=True).values_list("id", "order_id", "lot_id", "allocated_quantity")
-            rows = [row for row in fresh if row[1] in locked]
-        _release_rows(rows, user)
-    return ReleaseReport(len(rows), sum(row[3] for row in rows), [row[0] for row in rows])
-
-
-def _lot_id(lot: Lot | int | str) -> int:
-    if isinstance(lot, Lot):
-        return lot.pk
-    if isinstance(lot, int):
-        if not Lot.objects.filter(pk=lot).exists():
-            raise NotFound(f"No lot with id {lot}.", lot=lot)
-        return lot
-    found = Lot.objects.filter(reference=lot).values_list("id", flat=True).first()
-    if found is None:
-        raise NotFound(f'No lot "{lot}".', lot=str(lot))
-    return found
-
-
-def _release_rows(rows: list[tuple[int, int, int, int]], user) -> None:
-    from allocation.models import AllocationResult
-
-    if not rows:
-        return
-    deltas: dict[int, int] = defaultdict(int)
-    for _, _, lot_id, quantity in rows:
-        deltas[lot_id] -= quantity
-    list(Lot.objects.select_for_update().filter(id__in=sorted(deltas)).order_by("id").values_list("id"))
-    now = timezone.now()
-    by = user if getattr(user, "pk", None) else None
-    for chunk in writes.chunked([row[0] for row in rows], batch_size()):
-        AllocationResult.objects.filter(id__in=chunk).update(released_at=now, released_by=by)
-    writes.add_lot_allocations(deltas)
-    order_statuses_refresh(sorted({row[1] for row in rows}), now)
-
-
-def order_statuses_refresh(order_ids: list[int], now=None) -> None:
-    """Recompute the status of the given (not cancelled) orders from their active results."""
-    from allocation.models import AllocationResult
-
-    now = now or timezone.now()
-    statuses = {}
-    for chunk in writes.chunked(order_ids, batch_size()):
-        current = dict(Order.objects.filter(id__in=chunk).values_list("id", "status"))
-        ordered = dict(
-            OrderLine.objects.filter(order_id__in=chunk).values_list("order_id").annotate(q=Sum("quantity")).order_by()
-        )
-        allocated = dict(
-            AllocationResult.objects.active().filter(order_id__in=chunk)
-            .values_list("order_id").annotate(q=Sum("allocated_quantity")).order_by()
-        )
-        for order_id, status in current.items():
-            if status == OrderStatus.CANCELLED:
-                continue
-            new = OrderStatus.derive(ordered.get(order_id, 0), allocated.get(order_id, 0))
-            if new != status:
-                statuses[order_id] = new
-    writes.set_order_statuses(statuses, now)
-
-
-def order_cancel(*, order: Order | int | None = None, orders: Sequence | None = None, user=None) -> ReleaseReport:
-    """Cancel an order (or many, all or nothing), releasing everything allocated to them."""
-    order_ids = _order_ids(([order] if order is not None else []) + list(orders or []))
-    if not order_ids:
-        raise InvalidInput("Say which orders to cancel.", field="orders")
-    with transaction.atomic():
-        rows = _load_orders(order_ids, lock=True)
-        if done := [row.number for row in rows if row.status == OrderStatus.CANCELLED]:
-            raise Conflict(f"Order {', '.join(done[:20])} is already cancelled.", orders=done)
-        report = allocation_release(orders=order_ids, user=user)
-        for chunk in writes.chunked(order_ids, batch_size()):
-            Order.objects.filter(id__in=chunk).update(status=OrderStatus.CANCELLED, updated_at=timezone.now())
-    if isinstance(order, Order):
-        order.status = OrderStatus.CANCELLED
-    return report

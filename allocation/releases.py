@@ -1,0 +1,145 @@
+"""Services that give stock back: release allocations, cancel orders.
+
+Like a run, a release locks the orders it touches and then the lots, in
+primary-key order; results keep their row and get `released_at`.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.db.models import Sum
+from django.utils import timezone
+
+from allocation import loads, writes
+from allocation.domain import Conflict, InvalidInput, NotFound
+from allocation.selectors import batch_size
+from orders.models import Order, OrderLine, OrderStatus
+from stock.models import Lot
+
+
+@dataclass
+class ReleaseReport:
+    released: int
+    quantity: int
+    result_ids: list[int]
+
+
+def allocation_release(
+    *,
+    order: Order | int | None = None,
+    orders: Sequence | None = None,
+    results: Sequence | None = None,
+    lot: Lot | int | str | None = None,
+    user=None,
+) -> ReleaseReport:
+    """Release active results: of an order (or orders), optionally on one lot, or the given ones.
+
+    Quantity goes back to the lots; the results keep their row with `released_at`.
+    """
+    from allocation.models import AllocationResult
+
+    if order is None and orders is None and results is None and lot is None:
+        raise InvalidInput("Say what to release: an order, results or a lot.", field="order")
+    order_ids = loads.order_ids(([order] if order is not None else []) + list(orders or [])) or None
+    if orders is not None and order_ids is None:  # an empty list names no order; it must not mean "all of them"
+        raise InvalidInput("Name at least one order to release.", field="orders")
+    lot_id = _lot_id(lot) if lot is not None else None
+    result_ids = loads.order_ids(results) if results is not None else None
+    with transaction.atomic():
+        if order_ids:
+            loads.order_rows(order_ids, lock=True)
+        selected = AllocationResult.objects.all()
+        if order_ids:
+            selected = selected.filter(order_id__in=order_ids)
+        if lot_id is not None:
+            selected = selected.filter(lot_id=lot_id)
+        if result_ids is not None:
+            selected = selected.filter(id__in=result_ids)
+            found = dict(selected.values_list("id", "released_at"))
+            if missing := sorted(set(result_ids) - set(found)):
+                raise NotFound(f"No allocation result with id {', '.join(map(str, missing))}.", results=missing)
+            if done := sorted(rid for rid, at in found.items() if at is not None):
+                raise Conflict(f"Results {', '.join(map(str, done))} are already released.", results=done)
+        rows = list(selected.filter(released_at__isnull=True).values_list("id", "order_id", "lot_id", "allocated_quantity"))
+        if not order_ids and rows:
+            locked = {row[1] for row in rows}
+            loads.order_rows(sorted(locked), lock=True)
+            # Re-read under the orders' locks: a concurrent release may have released some rows meanwhile.
+            fresh = selected.filter(released_at__isnull=True).values_list("id", "order_id", "lot_id", "allocated_quantity")
+            rows = [row for row in fresh if row[1] in locked]
+        _release_rows(rows, user)
+    return ReleaseReport(len(rows), sum(row[3] for row in rows), [row[0] for row in rows])
+
+
+def _lot_id(lot: Lot | int | str) -> int:
+    if isinstance(lot, Lot):
+        return lot.pk
+    if isinstance(lot, int):
+        if not Lot.objects.filter(pk=lot).exists():
+            raise NotFound(f"No lot with id {lot}.", lot=lot)
+        return lot
+    found = Lot.objects.filter(reference=lot).values_list("id", flat=True).first()
+    if found is None:
+        raise NotFound(f'No lot "{lot}".', lot=str(lot))
+    return found
+
+
+def _release_rows(rows: list[tuple[int, int, int, int]], user) -> None:
+    from allocation.models import AllocationResult
+
+    if not rows:
+        return
+    deltas: dict[int, int] = defaultdict(int)
+    for _, _, lot_id, quantity in rows:
+        deltas[lot_id] -= quantity
+    list(Lot.objects.select_for_update().filter(id__in=sorted(deltas)).order_by("id").values_list("id"))
+    now = timezone.now()
+    by = user if getattr(user, "pk", None) else None
+    for chunk in writes.chunked([row[0] for row in rows], batch_size()):
+        AllocationResult.objects.filter(id__in=chunk).update(released_at=now, released_by=by)
+    writes.add_lot_allocations(deltas)
+    order_statuses_refresh(sorted({row[1] for row in rows}), now)
+
+
+def order_statuses_refresh(order_ids: list[int], now=None) -> None:
+    """Recompute the status of the given (not cancelled) orders from their active results."""
+    from allocation.models import AllocationResult
+
+    now = now or timezone.now()
+    statuses = {}
+    for chunk in writes.chunked(order_ids, batch_size()):
+        current = dict(Order.objects.filter(id__in=chunk).values_list("id", "status"))
+        ordered = dict(
+            OrderLine.objects.filter(order_id__in=chunk).values_list("order_id").annotate(q=Sum("quantity")).order_by()
+        )
+        allocated = dict(
+            AllocationResult.objects.active().filter(order_id__in=chunk)
+            .values_list("order_id").annotate(q=Sum("allocated_quantity")).order_by()
+        )
+        for order_id, status in current.items():
+            if status == OrderStatus.CANCELLED:
+                continue
+            new = OrderStatus.derive(ordered.get(order_id, 0), allocated.get(order_id, 0))
+            if new != status:
+                statuses[order_id] = new
+    writes.set_order_statuses(statuses, now)
+
+
+def order_cancel(*, order: Order | int | None = None, orders: Sequence | None = None, user=None) -> ReleaseReport:
+    """Cancel an order (or many, all or nothing), releasing everything allocated to them."""
+    order_ids = loads.order_ids(([order] if order is not None else []) + list(orders or []))
+    if not order_ids:
+        raise InvalidInput("Say which orders to cancel.", field="orders")
+    with transaction.atomic():
+        rows = loads.order_rows(order_ids, lock=True)
+        if done := [row.number for row in rows if row.status == OrderStatus.CANCELLED]:
+            raise Conflict(f"Order {', '.join(done[:20])} is already cancelled.", orders=done)
+        report = allocation_release(orders=order_ids, user=user)
+        for chunk in writes.chunked(order_ids, batch_size()):
+            Order.objects.filter(id__in=chunk).update(status=OrderStatus.CANCELLED, updated_at=timezone.now())
+    if isinstance(order, Order):
+        order.status = OrderStatus.CANCELLED
+    return report
