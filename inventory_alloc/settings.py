@@ -159,9 +159,18 @@ REST_FRAMEWORK = {
     # Behind API Gateway / a load balancer, how many proxies to trust in X-Forwarded-For (throttle by client IP).
     "NUM_PROXIES": env.int("API_NUM_PROXIES", default=None),
 }
-if "CACHES" not in globals():
-    # The token throttle counts in this cache; local memory needs no server (per process).
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "inventory-alloc"}}
+# The token throttle counts in this cache, and on Lambda the import preview keeps its file there.
+# Local memory needs no server but is per process; on Lambda (many containers) the default is a
+# table in the database (created by `migrate`). Any django-environ cache URL works.
+CACHES = {
+    "default": env.cache_url(
+        "DJANGO_CACHE_URL",
+        default="dbcache://django_cache" if env.str("AWS_LAMBDA_FUNCTION_NAME", default="") else "locmemcache://inventory-alloc",
+    ),
+}
+if CACHES["default"]["BACKEND"] == "django.core.cache.backends.db.DatabaseCache":
+    # The import's preview and confirm are two requests, maybe in two containers: keep the file in the cache.
+    IMPORT_EXPORT_TMP_STORAGE_CLASS = "import_export.tmp_storages.CacheStorage"
 
 from datetime import timedelta as _timedelta  # noqa: E402
 

@@ -119,3 +119,21 @@ def test_the_deploy_venv_and_the_development_venv_pin_the_same_zappa():
     assert "-r requirements.txt" in lines("requirements-lambda.txt")
     assert "-r requirements-lambda.txt" in lines("requirements-dev.txt")
     assert not [line for line in lines("requirements-dev.txt") if line.lower().startswith("zappa")]
+
+
+def test_on_lambda_the_cache_is_a_database_table_that_migrate_creates():
+    # given: Lambda's environment with a throwaway database
+    env = production_env(DATABASE_URL=f"sqlite:////tmp/ia-cache-{os.getpid()}.sqlite3")
+    try:
+        # when
+        migrated = manage("migrate", "--noinput", env=env)
+        used = manage("shell", "-c", (
+            "from django.core.cache import cache; from django.conf import settings; cache.set('k', 'v'); "
+            "print(cache.get('k'), settings.IMPORT_EXPORT_TMP_STORAGE_CLASS)"
+        ), env=env)
+    finally:
+        os.remove(f"/tmp/ia-cache-{os.getpid()}.sqlite3")
+    # then: every container sees one throttle count and one import preview file
+    assert migrated.returncode == 0, migrated.stderr
+    assert used.returncode == 0, used.stderr
+    assert used.stdout.strip().endswith("v import_export.tmp_storages.CacheStorage")
