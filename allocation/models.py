@@ -80,13 +80,15 @@ class AllocationResult(models.Model):
         AllocationRun, on_delete=models.PROTECT, related_name="results", verbose_name=_("run"), db_constraint=False,
     )
     # A run inserts tens of thousands of results at once, and every index and every
-    # foreign-key check (on PostgreSQL, a row lock on the parent per inserted row)
-    # costs time on that insert: 0.6 s of a 50,000-line run. So single-column FK
-    # indexes are left out where a composite index below starts with the column,
-    # and only `lot` keeps a database constraint: the stock side is the one the
-    # database must guard. `run` is inserted in the same transaction, `order_line`
-    # belongs to an order the run holds locked, `order` and `item` are copies of
-    # the line's; all are PROTECTed by the ORM, and results are never deleted.
+    # foreign-key check (on PostgreSQL, a trigger and a row lock on the parent per
+    # inserted row, at commit) costs time on that insert: 0.8 s of a 50,000-line
+    # run. So single-column FK indexes are left out where a composite index below
+    # starts with the column, and no column has a database FK constraint: `run` is
+    # inserted in the same transaction, `lot` and `order_line` are held locked by
+    # the run that writes the result, `order` and `item` are copies of the line's.
+    # All are PROTECTed by the ORM, results are never deleted, and the stock side
+    # keeps a database guard on PostgreSQL: a trigger refuses to delete a lot that
+    # has results (migration allocation 0004).
     order = models.ForeignKey(
         Order, on_delete=models.PROTECT, related_name="allocation_results", verbose_name=_("order"), db_index=False,
         db_constraint=False,
@@ -101,6 +103,7 @@ class AllocationResult(models.Model):
     )
     lot = models.ForeignKey(
         Lot, on_delete=models.PROTECT, related_name="allocation_results", verbose_name=_("lot"), db_index=False,
+        db_constraint=False,
     )
     allocated_quantity = models.PositiveIntegerField(_("allocated quantity"))
     unit_cost = models.DecimalField(_("unit cost"), max_digits=18, decimal_places=4)

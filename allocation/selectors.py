@@ -21,12 +21,8 @@ from allocation.history import (
     year_start,
 )
 from allocation.models import AllocationResult, ClosedPeriod, Method
-from allocation.writes import chunked
+from allocation.writes import batch_size, chunked  # noqa: F401  (batch_size: used through this module too)
 from stock.models import Lot
-
-
-def batch_size() -> int:
-    return settings.ALLOCATION_BATCH_SIZE
 
 
 def period_start_function():

@@ -68,3 +68,21 @@ def test_lot_querysets_classify_stock_inbound_and_expired():
     assert set(Lot.objects.in_stock(at).values_list("reference", flat=True)) == {"IN", "OLD"}
     assert set(Lot.objects.inbound(at).values_list("reference", flat=True)) == {"LATE", "ETA"}
     assert set(Lot.objects.expired(at).values_list("reference", flat=True)) == {"OLD"}
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the guard is a PostgreSQL trigger (see allocation 0004)")
+def test_the_database_refuses_to_delete_a_lot_that_has_allocation_results():
+    from allocation.services import allocation_release, allocation_run
+
+    item = ItemFactory(item_code="WIDGET")
+    lot = LotFactory(reference="L1", item=item, quantity=10, received_on=date(2026, 1, 1))
+    line = OrderLineFactory(item=item, quantity=4)
+    allocation_run(method="FIFO", orders=[line.order], as_of=date(2026, 1, 5))
+    allocation_release(order=line.order)  # nothing allocated any more, but the history stays
+    with pytest.raises(IntegrityError), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("DELETE FROM stock_lot WHERE id = %s", [lot.pk])
+    assert Lot.objects.filter(pk=lot.pk).exists()
+    unused = LotFactory(reference="L2", item=item, quantity=10)
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM stock_lot WHERE id = %s", [unused.pk])
+    assert not Lot.objects.filter(pk=unused.pk).exists()
