@@ -9,8 +9,11 @@ through `allocation.writes`.
 """
 from __future__ import annotations
 
+import gc
+import threading
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -269,10 +272,42 @@ def allocation_run_queued(*, run_id: int, progress: Progress | None = None) -> R
         raise
 
 
+_collector_lock = threading.Lock()
+_collector_pauses = 0
+_collector_was_enabled = False
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector while a run works, then restore it.
+
+    A 50,000-line run makes about half a million small objects (rows, demands,
+    picks) that live until it ends and form no reference cycles; the collector
+    would scan them over and over to free nothing, which was a quarter of the
+    run's time (0.27 s of 1.04 s on SQLite). Reference counting still frees
+    everything as usual; the few hundred cyclic objects a run leaves (Django's)
+    are collected once the collector is back. Nested and concurrent runs
+    (threads) share one pause, and the collector ends as it was found.
+    """
+    global _collector_pauses, _collector_was_enabled
+    with _collector_lock:
+        if _collector_pauses == 0:
+            _collector_was_enabled = gc.isenabled()
+            gc.disable()
+        _collector_pauses += 1
+    try:
+        yield
+    finally:
+        with _collector_lock:
+            _collector_pauses -= 1
+            if _collector_pauses == 0 and _collector_was_enabled:
+                gc.enable()
+
+
 def _execute(run: AllocationRun, *, progress: Progress | None = None) -> RunReport:
     order_ids = run.requested_orders
     dry_run = run.dry_run
-    with transaction.atomic():
+    with _collector_paused(), transaction.atomic():
         _refuse_closed_books(run.as_of, lock=not dry_run)
         if not dry_run and run.pk is None:
             # Saved first, before any lock: concurrent runs then queue on the lots for less time.

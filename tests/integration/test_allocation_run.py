@@ -390,3 +390,47 @@ def test_tiny_batches_give_the_same_answer_as_one_batch(widget_example, settings
     assert report.picks == expected.picks
     assert (released.released, released.quantity) == (len(expected.picks), 192)
     books_balance()
+
+
+def test_a_run_pauses_the_garbage_collector_and_restores_it(widget_example, monkeypatch):
+    import gc
+
+    from allocation import services
+
+    seen = []
+    plan = services._plan
+
+    def watching_plan(run, *args, **kwargs):
+        seen.append(gc.isenabled())
+        if run.method == Method.LIFO:
+            raise RuntimeError("failed in the middle of the run")
+        return plan(run, *args, **kwargs)
+
+    monkeypatch.setattr(services, "_plan", watching_plan)
+    assert gc.isenabled()
+    allocation_run(method="FIFO", as_of=AS_OF, dry_run=True)
+    assert seen == [False] and gc.isenabled()
+    with pytest.raises(RuntimeError):  # a failing run restores it too
+        allocation_run(method="LIFO", as_of=AS_OF)
+    assert seen == [False, False] and gc.isenabled()
+    gc.disable()
+    try:  # a caller that had paused the collector keeps it paused
+        allocation_run(method="FIFO", as_of=AS_OF, dry_run=True)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+
+def test_nested_and_overlapping_pauses_end_with_the_collector_as_found():
+    import gc
+
+    from allocation.services import _collector_paused
+
+    first, second = _collector_paused(), _collector_paused()
+    first.__enter__()
+    second.__enter__()
+    assert not gc.isenabled()
+    first.__exit__(None, None, None)  # the first to start ends first: still paused for the second
+    assert not gc.isenabled()
+    second.__exit__(None, None, None)
+    assert gc.isenabled()
