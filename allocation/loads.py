@@ -119,12 +119,14 @@ def lines(order_ids: Sequence[int] | None) -> Iterator[tuple]:
         join = f"JOIN {_table(Order)} o ON o.id = l.order_id "
     else:
         (where, params), join = _in("l.order_id", order_ids), ""
+    # A correlated sum per line (an index probe on result_line_idx each) rather than
+    # a join and GROUP BY: a join lets the planner scan every result ever written,
+    # which makes a one-order run slower as the history grows.
     sql = (
         "SELECT l.id, l.order_id, l.item_id, l.quantity, l.lot_id, "
-        "COALESCE(SUM(CASE WHEN r.released_at IS NULL THEN r.allocated_quantity END), 0) "
-        f"FROM {_table(OrderLine)} l {join}"
-        f"LEFT JOIN {_table(AllocationResult)} r ON r.order_line_id = l.id "
-        f"WHERE {where} GROUP BY l.id, l.order_id, l.item_id, l.quantity, l.lot_id ORDER BY l.id"
+        f"COALESCE((SELECT SUM(r.allocated_quantity) FROM {_table(AllocationResult)} r "
+        "WHERE r.order_line_id = l.id AND r.released_at IS NULL), 0) "
+        f"FROM {_table(OrderLine)} l {join}WHERE {where} ORDER BY l.id"
     )
     return _rows(sql, params)
 

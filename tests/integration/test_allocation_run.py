@@ -61,8 +61,13 @@ WORKED_EXAMPLE = {
 }
 
 
+@pytest.mark.parametrize("inline", [True, False], ids=["results-in-statement", "results-by-copy"])
 @pytest.mark.parametrize("method", list(WORKED_EXAMPLE))
-def test_the_worked_example_through_the_service_writes_the_rows_lots_statuses_and_summary(widget_example, method, books_balance):
+def test_the_worked_example_through_the_service_writes_the_rows_lots_statuses_and_summary(
+    widget_example, method, inline, books_balance, monkeypatch,
+):
+    # given: PostgreSQL writes a small run's results inside its closing statement, a big one's by COPY
+    monkeypatch.setattr(writes, "INLINE_RESULTS", writes.INLINE_RESULTS if inline else 0)
     # when
     report = allocation_run(method=method, as_of=AS_OF)
     # then
