@@ -2,8 +2,10 @@
 
 An allocation run may write tens of thousands of results and touch as many
 lots and orders. Row-by-row ORM saves take minutes, so these few statements
-use what each database does fast: COPY and UPDATE ... FROM unnest() on
-PostgreSQL, executemany on SQLite. Everything else stays ORM.
+use what each database does fast: on PostgreSQL, COPY (or, for a small run,
+arrays inside the run's closing statement) and UPDATE ... FROM unnest(); on
+SQLite, multi-row INSERTs, one UPDATE ... IN per order status and executemany
+for lots. Everything else stays ORM.
 """
 from __future__ import annotations
 
@@ -48,8 +50,9 @@ def _sqlite_rows_per_statement(width: int, fixed: int = 0) -> int:
 def insert_results(run: AllocationRun, picks: Sequence[Pick], now: datetime) -> None:
     """Insert one result row per pick of `run`, dated `run.as_of` and created `now`.
 
-    PostgreSQL: one COPY. SQLite: multi-row INSERTs of as many rows as the
-    parameter limit allows (a third of the time of one executemany per row).
+    PostgreSQL: one COPY. SQLite: multi-row INSERTs of `ALLOCATION_BATCH_SIZE`
+    rows (fewer if the parameter limit says so), half the time of an
+    executemany of one row each; bigger statements are slower again.
     """
     if not picks:
         return
