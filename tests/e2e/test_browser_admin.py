@@ -34,6 +34,12 @@ def browser():
         try:
             yield chromium
         finally:
+            # Django's connections are context-local, and Playwright's event loop gives the ORM
+            # calls made while it runs a connection of their own; close it, or it outlives the
+            # test and PostgreSQL refuses to drop the test database at the end of the session.
+            from django.db import connections
+
+            connections.close_all()
             chromium.close()
 
 
