@@ -150,7 +150,10 @@ def lots(item_ids: Sequence[int] | None, as_of: date, *, allow_inbound: bool, lo
             where += " AND received_on <= %s"
             params.append(day)
     cost = "unit_cost" if _postgres() else "CAST(unit_cost AS TEXT)"
-    lock_clause = " FOR UPDATE" if lock and ids is None and _postgres() else ""
+    # A run changes only a lot's allocated quantity, never its key: NO KEY UPDATE still
+    # queues other runs, releases, lot edits and deletes (all lock the lot at least as
+    # strongly), but not the foreign-key check of an order line that names the lot.
+    lock_clause = " FOR NO KEY UPDATE" if lock and ids is None and _postgres() else ""
     sql = (f"SELECT id, item_id, quantity, allocated_quantity, {cost}, received_on, eta, expires_on, reference "
            f"FROM {_table(Lot)} WHERE {where} ORDER BY id{lock_clause}")
     for lot_id, item_id, quantity, allocated, unit_cost, received, eta, expires, reference in _rows(sql, params):

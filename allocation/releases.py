@@ -95,7 +95,9 @@ def _release_rows(rows: list[tuple[int, int, int, int]], user) -> None:
     deltas: dict[int, int] = defaultdict(int)
     for _, _, lot_id, quantity in rows:
         deltas[lot_id] -= quantity
-    list(Lot.objects.select_for_update().filter(id__in=sorted(deltas)).order_by("id").values_list("id"))
+    # NO KEY UPDATE, like a run: it still queues runs, releases, lot edits and deletes on
+    # the lot, but lets order lines that name the lot be saved meanwhile.
+    list(Lot.objects.select_for_update(no_key=True).filter(id__in=sorted(deltas)).order_by("id").values_list("id"))
     now = timezone.now()
     by = user if getattr(user, "pk", None) else None
     for chunk in writes.chunked([row[0] for row in rows], batch_size()):

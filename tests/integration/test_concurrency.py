@@ -115,3 +115,66 @@ def test_releasing_the_same_allocation_twice_at_once_returns_it_only_once(postgr
     assert all(type(error).__name__ == "Conflict" for error in errors), errors
     assert_no_oversell(books_balance)
     assert Lot.objects.get(reference="L1").allocated_quantity == (50 if how == "results" else 0)
+
+
+def test_a_run_holding_a_lot_queues_a_lot_edit_but_not_a_new_line_that_names_the_lot(
+    postgres_only, transactional_db, monkeypatch,
+):
+    from django.db import connections, transaction
+
+    from allocation import writes
+    from orders.models import OrderLine
+    from stock.services import lot_update
+
+    # given: a run that stops with its lots locked, just before it writes
+    item = ItemFactory(item_code="WIDGET")
+    lot = LotFactory(reference="L1", item=item, quantity=10, received_on=date(2026, 1, 5))
+    order = order_with_lines("R1", date(2026, 1, 10), (item, 4))
+    holding, go_on = threading.Event(), threading.Event()
+    write_run = writes.write_run
+
+    def paused_write_run(*args, **kwargs):
+        holding.set()
+        assert go_on.wait(30)
+        return write_run(*args, **kwargs)
+
+    monkeypatch.setattr(writes, "write_run", paused_write_run)
+
+    def run() -> None:
+        try:
+            allocation_run(method=Method.FIFO, orders=[order.pk], as_of=AS_OF)
+        finally:
+            connections.close_all()
+
+    runner = threading.Thread(target=run)
+    runner.start()
+    try:
+        assert holding.wait(30)
+        outcome: dict[str, object] = {}
+
+        def other_session() -> None:
+            try:
+                with transaction.atomic(), connection.cursor() as cursor:
+                    cursor.execute("SET LOCAL lock_timeout = '2s'")
+                    other = order_with_lines("R2", date(2026, 1, 11), (item, 1, lot))
+                outcome["line"] = OrderLine.objects.get(order=other).lot_id  # committed
+                with transaction.atomic(), connection.cursor() as cursor:
+                    cursor.execute("SET LOCAL lock_timeout = '300ms'")
+                    lot_update(lot=lot, quantity=12)
+                outcome["edited"] = True
+            except BaseException as error:  # noqa: BLE001  (reported below)
+                outcome["error"] = error
+            finally:
+                connections.close_all()
+
+        # when: another session adds a line naming the held lot, then tries to edit the lot
+        worker = threading.Thread(target=other_session)
+        worker.start()
+        worker.join(30)
+    finally:
+        go_on.set()
+        runner.join(30)
+    # then: the line was saved at once; the edit had to wait for the run (and gave up)
+    assert outcome.get("line") == lot.pk, outcome
+    assert "edited" not in outcome and "lock timeout" in str(outcome["error"]), outcome
+    assert Lot.objects.get(pk=lot.pk).allocated_quantity == 4
