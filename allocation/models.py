@@ -59,7 +59,9 @@ class AllocationRun(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
         related_name="allocation_runs", verbose_name=_("started by"),
     )
-    started_at = models.DateTimeField(_("started at"), auto_now_add=True)
+    # Set by the service when the run starts (its row is written when it ends); null only
+    # on the unsaved run of a dry run.
+    started_at = models.DateTimeField(_("started at"), editable=False)
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
     status = models.CharField(_("status"), max_length=10, choices=RunStatus.choices, default=RunStatus.RUNNING)
     error = models.TextField(_("error"), blank=True)

@@ -253,6 +253,7 @@ def allocation_run_prepare(
     )
     if queue:
         run.status = RunStatus.QUEUED
+        run.started_at = timezone.now()
         run.save()
     return run
 
@@ -307,12 +308,10 @@ def _collector_paused() -> Iterator[None]:
 def _execute(run: AllocationRun, *, progress: Progress | None = None) -> RunReport:
     order_ids = run.requested_orders
     dry_run = run.dry_run
+    if not dry_run and run.started_at is None:
+        run.started_at = timezone.now()
     with _collector_paused(), transaction.atomic():
         _refuse_closed_books(run.as_of, lock=not dry_run)
-        if not dry_run and run.pk is None:
-            # Saved first, before any lock: concurrent runs then queue on the lots for less time.
-            run.status = RunStatus.RUNNING
-            run.save()
         order_rows, plan, statuses = _plan(run, order_ids, lock=not dry_run, progress=progress)
         _refuse_unfillable_single_order(order_ids, plan)
         _summarise(run, plan.outcomes, plan.picks)

@@ -439,3 +439,16 @@ def test_nested_and_overlapping_pauses_end_with_the_collector_as_found():
     assert not gc.isenabled()
     second.__exit__(None, None, None)
     assert gc.isenabled()
+
+
+def test_a_run_is_stamped_when_it_starts_and_a_dry_run_is_not_stamped(widget_example):
+    before = timezone.now()
+    report = allocation_run(method="FIFO", as_of=AS_OF)
+    run = AllocationRun.objects.get(pk=report.run.pk)
+    # its row is written when it ends, but it says when it started
+    assert before <= run.started_at <= run.finished_at <= timezone.now()
+    assert report.run.started_at == run.started_at
+    dry = allocation_run(method="FIFO", as_of=AS_OF, dry_run=True).run
+    assert dry.pk is None and dry.started_at is None
+    queued = allocation_run_prepare(method="FIFO", as_of=AS_OF, queue=True)
+    assert AllocationRun.objects.get(pk=queued.pk).started_at is not None
