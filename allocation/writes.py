@@ -211,7 +211,7 @@ def write_run(run: AllocationRun, picks: Sequence[Pick], deltas: Mapping[int, in
     """
     inline = _is_postgres() and len(picks) <= INLINE_RESULTS
     if run.pk is None and not inline:
-        run.save()  # the results refer to it: insert it first, with its summary
+        run.save()  # the results refer to it: insert it first (its outcomes follow below)
     for start in range(0, 0 if inline else len(picks), 50_000):
         insert_results(run, picks[start:start + 50_000], now)
     outcomes_json = _outcomes_json(outcomes)
