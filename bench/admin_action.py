@@ -16,14 +16,13 @@ import json
 import re
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.allocate import _database_url, _postgres_admin, _setup_django, counting_queries, generate  # noqa: E402
+from bench.allocate import _setup_django, counting_queries, generate, scratch_database  # noqa: E402
 
 PARAMETERS = {"method": "FIFO", "policy": "order_date", "as_of": "2026-08-01", "allow_partial": "on", "allow_inbound": "on"}
 CHANGELIST = "/admin/orders/order/"
@@ -86,17 +85,10 @@ def main() -> int:
         _setup_django(args.url)
         print(json.dumps(run()))
         return 0
-    with tempfile.TemporaryDirectory(prefix="ia-admin-bench-") as workdir:
-        url, pg_name = _database_url(args.db, workdir)
-        if pg_name:
-            _postgres_admin(args.db, f"CREATE DATABASE {pg_name}")
-        try:
-            subprocess.run([sys.executable, __file__, "--url", url, "--stage", "generate"], check=True)
-            out = subprocess.run([sys.executable, __file__, "--url", url, "--stage", "run"], check=True,
-                                 capture_output=True, text=True).stdout
-        finally:
-            if pg_name:
-                _postgres_admin(args.db, f"DROP DATABASE IF EXISTS {pg_name}")
+    with scratch_database(args.db, "bench_admin") as url:
+        subprocess.run([sys.executable, __file__, "--url", url, "--stage", "generate"], check=True)
+        out = subprocess.run([sys.executable, __file__, "--url", url, "--stage", "run"], check=True,
+                             capture_output=True, text=True).stdout
     figures = json.loads(out.strip().splitlines()[-1])
     print(json.dumps(figures, indent=2, ensure_ascii=False))
     return 0

@@ -126,12 +126,24 @@ def run(url: str, method: str, policy: str) -> dict:
     }
 
 
-def _database_url(db: str, workdir: str) -> tuple[str, str | None]:
-    if db == "sqlite":
-        return f"sqlite:///{workdir}/bench.sqlite3", None
-    parts = urlsplit(db)
-    name = f"bench_{uuid.uuid4().hex[:8]}"
-    return urlunsplit((parts.scheme, parts.netloc, "/" + name, parts.query, parts.fragment)), name
+@contextmanager
+def scratch_database(db: str, prefix: str = "bench") -> Iterator[str]:
+    """Yield the URL of a fresh database, dropped afterwards.
+
+    `db` is "sqlite" (a file in a temporary folder) or a PostgreSQL server URL
+    (a new database on that server, dropped even if a client is still connected).
+    """
+    with tempfile.TemporaryDirectory(prefix=f"ia-{prefix}-") as workdir:
+        if db == "sqlite":
+            yield f"sqlite:///{workdir}/bench.sqlite3"
+            return
+        parts = urlsplit(db)
+        name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+        _postgres_admin(db, f"CREATE DATABASE {name}")
+        try:
+            yield urlunsplit((parts.scheme, parts.netloc, "/" + name, parts.query, parts.fragment))
+        finally:
+            _postgres_admin(db, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 def _postgres_admin(url: str, sql: str) -> None:
@@ -166,24 +178,17 @@ def main() -> int:
         print(json.dumps(run(args.url, args.method, args.policy)))
         return 0
 
-    with tempfile.TemporaryDirectory(prefix="ia-bench-") as workdir:
-        url, pg_name = _database_url(args.db, workdir)
-        if pg_name:
-            _postgres_admin(args.db, f"CREATE DATABASE {pg_name}")
-        try:
-            common = [sys.executable, __file__, "--url", url]
-            began = time.perf_counter()
-            subprocess.run(common + ["--stage", "generate", "--items", str(args.items), "--lots", str(args.lots),
-                                     "--lines", str(args.lines), "--seed", str(args.seed)], check=True)
-            if not args.json:
-                print(f"generated {args.items} items, {args.lots} lots, {args.lines} lines "
-                      f"in {time.perf_counter() - began:.1f} s")
-            out = subprocess.run(common + ["--stage", "run", "--method", args.method, "--policy", args.policy],
-                                 check=True, capture_output=True, text=True).stdout
-            figures = json.loads(out.strip().splitlines()[-1])
-        finally:
-            if pg_name:
-                _postgres_admin(args.db, f"DROP DATABASE IF EXISTS {pg_name}")
+    with scratch_database(args.db) as url:
+        common = [sys.executable, __file__, "--url", url]
+        began = time.perf_counter()
+        subprocess.run(common + ["--stage", "generate", "--items", str(args.items), "--lots", str(args.lots),
+                                 "--lines", str(args.lines), "--seed", str(args.seed)], check=True)
+        if not args.json:
+            print(f"generated {args.items} items, {args.lots} lots, {args.lines} lines "
+                  f"in {time.perf_counter() - began:.1f} s")
+        out = subprocess.run(common + ["--stage", "run", "--method", args.method, "--policy", args.policy],
+                             check=True, capture_output=True, text=True).stdout
+        figures = json.loads(out.strip().splitlines()[-1])
     if not args.json:
         print(f"{figures['method']} on {figures['database']}: {figures['lines']} lines ({figures['orders']} orders, "
               f"{figures['results']} results) in {figures['wall_s']:.3f} s = {figures['lines_per_second']} lines/s, "

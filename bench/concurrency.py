@@ -16,14 +16,12 @@ import json
 import multiprocessing
 import sys
 import time
-import uuid
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.allocate import _setup_django  # noqa: E402
+from bench.allocate import _setup_django, scratch_database  # noqa: E402
 
 
 def _prepare(url: str, processes: int, orders: int, stock: int) -> list[list[int]]:
@@ -88,16 +86,8 @@ def main() -> int:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
-    import psycopg2
-
-    parts = urlsplit(args.db)
-    name = f"bench_conc_{uuid.uuid4().hex[:8]}"
-    admin = psycopg2.connect(urlunsplit((parts.scheme, parts.netloc, "/postgres", "", "")))
-    admin.autocommit = True
-    admin.cursor().execute(f"CREATE DATABASE {name}")
-    url = urlunsplit((parts.scheme, parts.netloc, "/" + name, "", ""))
     ctx = multiprocessing.get_context("spawn")
-    try:
+    with scratch_database(args.db, "bench_conc") as url:
         with ctx.Pool(1) as pool:
             shares = pool.apply(_prepare, (url, args.processes, args.orders, args.stock))
         queue = ctx.Queue()
@@ -115,9 +105,6 @@ def main() -> int:
         runs = sum(done for done, _ in finished)
         with ctx.Pool(1) as pool:
             check = pool.apply(_check, (url,))
-    finally:
-        admin.cursor().execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        admin.close()
     figures = {"processes": args.processes, "orders": runs, "wall_s": round(wall, 3),
                "orders_per_second": round(runs / wall), "stock": args.stock // 4 * 4, **check}
     if not args.json:
