@@ -215,16 +215,10 @@ def write_run(run: AllocationRun, picks: Sequence[Pick], deltas: Mapping[int, in
     for start in range(0, 0 if inline else len(picks), 50_000):
         insert_results(run, picks[start:start + 50_000], now)
     outcomes_json = _outcomes_json(outcomes)
-    summary = [getattr(run, name) for name in RUN_SUMMARY]
-    sets = ", ".join(f"{name} = %s" for name in RUN_SUMMARY)
     if not _is_postgres():
         add_lot_allocations(deltas)
         set_order_statuses(statuses, now)
-        summary[1] = connection.ops.adapt_datetimefield_value(summary[1])
-        summary[-1] = str(summary[-1])
-        with connection.cursor() as cursor:
-            cursor.execute(f"UPDATE {_table(AllocationRun)} SET {sets}, outcomes = %s WHERE id = %s",
-                           [*summary, outcomes_json, run.pk])
+        _update_run(run, outcomes_json)
         return
     parts, params = [], []
     if run.pk is None:
@@ -247,14 +241,27 @@ def write_run(run: AllocationRun, picks: Sequence[Pick], deltas: Mapping[int, in
         parts.append(f"s AS ({sql})")
         params += values
     prefix = f"WITH {', '.join(parts)} " if parts else ""
+    if run.pk is not None:
+        _update_run(run, outcomes_json, prefix, params)
+        return
     with connection.cursor() as cursor:
-        if run.pk is None:
-            cursor.execute(f"{prefix}SELECT id FROM n", params)
-            run.pk = cursor.fetchone()[0]
-            run._state.adding, run._state.db = False, connection.alias
-        else:
-            cursor.execute(f"{prefix}UPDATE {_table(AllocationRun)} SET {sets}, outcomes = %s::jsonb WHERE id = %s",
-                           [*params, *summary, outcomes_json, run.pk])
+        cursor.execute(f"{prefix}SELECT id FROM n", params)
+        run.pk = cursor.fetchone()[0]
+    run._state.adding, run._state.db = False, connection.alias
+
+
+def _update_run(run: AllocationRun, outcomes_json: str, prefix: str = "", params: Sequence = ()) -> None:
+    """Store the run's summary and outcomes, after `prefix` (CTEs) whose parameters are `params`."""
+    summary = [getattr(run, name) for name in RUN_SUMMARY]
+    cast = "::jsonb"
+    if not _is_postgres():
+        summary[1] = connection.ops.adapt_datetimefield_value(summary[1])
+        summary[-1] = str(summary[-1])
+        cast = ""
+    sets = ", ".join(f"{name} = %s" for name in RUN_SUMMARY)
+    with connection.cursor() as cursor:
+        cursor.execute(f"{prefix}UPDATE {_table(AllocationRun)} SET {sets}, outcomes = %s{cast} WHERE id = %s",
+                       [*params, *summary, outcomes_json, run.pk])
 
 
 # Key of the PostgreSQL advisory lock between runs dated in past periods and period closes.
