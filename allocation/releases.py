@@ -26,6 +26,11 @@ class ReleaseReport:
     quantity: int
     result_ids: list[int]
 
+    @classmethod
+    def of(cls, rows: list[tuple[int, int, int, int]]) -> ReleaseReport:
+        """Report released (id, order, lot, quantity) rows."""
+        return cls(len(rows), sum(row[3] for row in rows), [row[0] for row in rows])
+
 
 def allocation_release(
     *,
@@ -39,8 +44,6 @@ def allocation_release(
 
     Quantity goes back to the lots; the results keep their row with `released_at`.
     """
-    from allocation.models import AllocationResult
-
     if order is None and orders is None and results is None and lot is None:
         raise InvalidInput("Say what to release: an order, results or a lot.", field="order")
     order_ids = loads.order_ids(([order] if order is not None else []) + list(orders or [])) or None
@@ -51,27 +54,38 @@ def allocation_release(
     with transaction.atomic():
         if order_ids:
             loads.order_rows(order_ids, lock=True)
-        selected = AllocationResult.objects.all()
-        if order_ids:
-            selected = selected.filter(order_id__in=order_ids)
-        if lot_id is not None:
-            selected = selected.filter(lot_id=lot_id)
-        if result_ids is not None:
-            selected = selected.filter(id__in=result_ids)
-            found = dict(selected.values_list("id", "released_at"))
-            if missing := sorted(set(result_ids) - set(found)):
-                raise NotFound(f"No allocation result with id {', '.join(map(str, missing))}.", results=missing)
-            if done := sorted(rid for rid, at in found.items() if at is not None):
-                raise Conflict(f"Results {', '.join(map(str, done))} are already released.", results=done)
-        rows = list(selected.filter(released_at__isnull=True).values_list("id", "order_id", "lot_id", "allocated_quantity"))
-        if not order_ids and rows:
-            locked = {row[1] for row in rows}
-            loads.order_rows(sorted(locked), lock=True)
-            # Re-read under the orders' locks: a concurrent release may have released some rows meanwhile.
-            fresh = selected.filter(released_at__isnull=True).values_list("id", "order_id", "lot_id", "allocated_quantity")
-            rows = [row for row in fresh if row[1] in locked]
+        rows = _active_rows(order_ids, lot_id, result_ids)
         _release_rows(rows, user)
-    return ReleaseReport(len(rows), sum(row[3] for row in rows), [row[0] for row in rows])
+    return ReleaseReport.of(rows)
+
+
+def _active_rows(order_ids: list[int] | None, lot_id: int | None, result_ids: list[int] | None) -> list[tuple]:
+    """Return (id, order, lot, quantity) of the active results selected, their orders locked.
+
+    `order_ids`, when given, must be locked by the caller already.
+    """
+    from allocation.models import AllocationResult
+
+    selected = AllocationResult.objects.all()
+    if order_ids:
+        selected = selected.filter(order_id__in=order_ids)
+    if lot_id is not None:
+        selected = selected.filter(lot_id=lot_id)
+    if result_ids is not None:
+        selected = selected.filter(id__in=result_ids)
+        found = dict(selected.values_list("id", "released_at"))
+        if missing := sorted(set(result_ids) - set(found)):
+            raise NotFound(f"No allocation result with id {', '.join(map(str, missing))}.", results=missing)
+        if done := sorted(rid for rid, at in found.items() if at is not None):
+            raise Conflict(f"Results {', '.join(map(str, done))} are already released.", results=done)
+    rows = list(selected.filter(released_at__isnull=True).values_list("id", "order_id", "lot_id", "allocated_quantity"))
+    if not order_ids and rows:
+        locked = {row[1] for row in rows}
+        loads.order_rows(sorted(locked), lock=True)
+        # Re-read under the orders' locks: a concurrent release may have released some rows meanwhile.
+        fresh = selected.filter(released_at__isnull=True).values_list("id", "order_id", "lot_id", "allocated_quantity")
+        rows = [row for row in fresh if row[1] in locked]
+    return rows
 
 
 def _lot_id(lot: Lot | int | str) -> int:
@@ -139,9 +153,11 @@ def order_cancel(*, order: Order | int | None = None, orders: Sequence | None = 
         rows = loads.order_rows(order_ids, lock=True)
         if done := [row.number for row in rows if row.status == OrderStatus.CANCELLED]:
             raise Conflict(f"Order {', '.join(done[:20])} is already cancelled.", orders=done)
-        report = allocation_release(orders=order_ids, user=user)
+        released = _active_rows(order_ids, None, None)  # the orders are locked above
+        _release_rows(released, user)
+        now = timezone.now()
         for chunk in writes.chunked(order_ids, batch_size()):
-            Order.objects.filter(id__in=chunk).update(status=OrderStatus.CANCELLED, updated_at=timezone.now())
+            Order.objects.filter(id__in=chunk).update(status=OrderStatus.CANCELLED, updated_at=now)
     if isinstance(order, Order):
         order.status = OrderStatus.CANCELLED
-    return report
+    return ReleaseReport.of(released)
