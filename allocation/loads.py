@@ -19,7 +19,7 @@ from django.db import connection
 from allocation.domain import COST_PLACES, InvalidInput, NotFound
 from allocation.models import AllocationResult
 from allocation.selectors import batch_size
-from allocation.writes import chunked
+from allocation.writes import chunked, is_postgres, table
 from orders.models import ALLOCATABLE_STATUSES, Order, OrderLine
 from stock.models import Lot
 
@@ -65,17 +65,9 @@ def order_rows(ids: list[int] | None, *, lock: bool) -> list[OrderRow]:
     return rows
 
 
-def _postgres() -> bool:
-    return connection.vendor == "postgresql"
-
-
-def _table(model) -> str:
-    return connection.ops.quote_name(model._meta.db_table)
-
-
 def _in(column: str, values: Sequence) -> tuple[str, list]:
     """Return `column IN (...)` (SQLite) or `column = ANY(%s)` (PostgreSQL) and its parameters."""
-    if _postgres():
+    if is_postgres():
         return f"{column} = ANY(%s)", [list(values)]
     return f"{column} IN ({', '.join(['%s'] * len(values))})", list(values)
 
@@ -105,8 +97,8 @@ def _rows(sql: str, params: list) -> Iterator[tuple]:
 def orders(ids: Sequence[int] | None, *, lock: bool) -> Iterator[tuple]:
     """Yield (id, number, status, order date, priority, customer) of the orders (None: the open ones), by id."""
     where, params = _in("status", ALLOCATABLE_STATUSES) if ids is None else _in("id", ids)
-    lock_clause = " FOR UPDATE" if lock and _postgres() else ""
-    sql = (f"SELECT id, order_number, status, order_date, priority, customer_id FROM {_table(Order)} "
+    lock_clause = " FOR UPDATE" if lock and is_postgres() else ""
+    sql = (f"SELECT id, order_number, status, order_date, priority, customer_id FROM {table(Order)} "
            f"WHERE {where} ORDER BY id{lock_clause}")
     for order_id, number, status, ordered_on, priority, customer_id in _rows(sql, params):
         yield order_id, number, status, _day(ordered_on), priority, customer_id
@@ -116,7 +108,7 @@ def lines(order_ids: Sequence[int] | None) -> Iterator[tuple]:
     """Yield (id, order, item, quantity, named lot, actively allocated) of the orders' lines, by id."""
     if order_ids is None:
         where, params = _in("o.status", ALLOCATABLE_STATUSES)
-        join = f"JOIN {_table(Order)} o ON o.id = l.order_id "
+        join = f"JOIN {table(Order)} o ON o.id = l.order_id "
     else:
         (where, params), join = _in("l.order_id", order_ids), ""
     # A correlated sum per line (an index probe on result_line_idx each) rather than
@@ -124,9 +116,9 @@ def lines(order_ids: Sequence[int] | None) -> Iterator[tuple]:
     # which makes a one-order run slower as the history grows.
     sql = (
         "SELECT l.id, l.order_id, l.item_id, l.quantity, l.lot_id, "
-        f"COALESCE((SELECT SUM(r.allocated_quantity) FROM {_table(AllocationResult)} r "
+        f"COALESCE((SELECT SUM(r.allocated_quantity) FROM {table(AllocationResult)} r "
         "WHERE r.order_line_id = l.id AND r.released_at IS NULL), 0) "
-        f"FROM {_table(OrderLine)} l {join}WHERE {where} ORDER BY l.id"
+        f"FROM {table(OrderLine)} l {join}WHERE {where} ORDER BY l.id"
     )
     return _rows(sql, params)
 
@@ -149,13 +141,13 @@ def lots(item_ids: Sequence[int] | None, as_of: date, *, allow_inbound: bool, lo
         if not allow_inbound:
             where += " AND received_on <= %s"
             params.append(day)
-    cost = "unit_cost" if _postgres() else "CAST(unit_cost AS TEXT)"
+    cost = "unit_cost" if is_postgres() else "CAST(unit_cost AS TEXT)"
     # A run changes only a lot's allocated quantity, never its key: NO KEY UPDATE still
     # queues other runs, releases, lot edits and deletes (all lock the lot at least as
     # strongly), but not the foreign-key check of an order line that names the lot.
-    lock_clause = " FOR NO KEY UPDATE" if lock and ids is None and _postgres() else ""
+    lock_clause = " FOR NO KEY UPDATE" if lock and ids is None and is_postgres() else ""
     sql = (f"SELECT id, item_id, quantity, allocated_quantity, {cost}, received_on, eta, expires_on, reference "
-           f"FROM {_table(Lot)} WHERE {where} ORDER BY id{lock_clause}")
+           f"FROM {table(Lot)} WHERE {where} ORDER BY id{lock_clause}")
     for lot_id, item_id, quantity, allocated, unit_cost, received, eta, expires, reference in _rows(sql, params):
         if not isinstance(unit_cost, Decimal):  # SQLite: the cost as text
             unit_cost = _parse_cost(unit_cost)

@@ -33,11 +33,12 @@ PICK_COLUMNS = (
 RUN_COLUMNS = ("run_id", "allocation_date", "method", "created_at")
 
 
-def _is_postgres() -> bool:
+def is_postgres() -> bool:
     return connection.vendor == "postgresql"
 
 
-def _table(model) -> str:
+def table(model) -> str:
+    """Return the model's table name, quoted for the database."""
     return connection.ops.quote_name(model._meta.db_table)
 
 
@@ -60,7 +61,7 @@ def insert_results(run: AllocationRun, picks: Sequence[Pick], now: datetime) -> 
     columns = ", ".join(PICK_COLUMNS + RUN_COLUMNS)
     run_id, method = run.pk, run.method
     with connection.cursor() as cursor:
-        if _is_postgres():
+        if is_postgres():
             day, stamp = run.as_of.isoformat(), now.isoformat()
             fixed = f"{run_id}\t{day}\t{method}\t{stamp}\n"
             buffer = io.StringIO()
@@ -70,12 +71,12 @@ def insert_results(run: AllocationRun, picks: Sequence[Pick], now: datetime) -> 
                 for p in picks
             )
             buffer.seek(0)
-            cursor.copy_expert(f"COPY {_table(AllocationResult)} ({columns}) FROM STDIN", buffer)
+            cursor.copy_expert(f"COPY {table(AllocationResult)} ({columns}) FROM STDIN", buffer)
             return
         fixed = [run_id, connection.ops.adapt_datefield_value(run.as_of), method,
                  connection.ops.adapt_datetimefield_value(now)]
         picked = ", ".join(f"column{n}" for n in range(1, len(PICK_COLUMNS) + 1))
-        head = (f"INSERT INTO {_table(AllocationResult)} ({columns}) "
+        head = (f"INSERT INTO {table(AllocationResult)} ({columns}) "
                 f"SELECT {picked}, {', '.join(['%s'] * len(fixed))} FROM (VALUES ")
         row = f"({', '.join(['%s'] * len(PICK_COLUMNS))})"
         for chunk in chunked(picks, _sqlite_rows_per_statement(len(PICK_COLUMNS), len(fixed))):
@@ -97,7 +98,7 @@ def _results_sql(run: AllocationRun, run_id: str, picks: Sequence[Pick], now: da
     """Insert the picks from arrays; `run_id` is SQL for the run's id (a parameter or a subquery)."""
     arrays = ("bigint", "bigint", "bigint", "bigint", "integer", "numeric", "numeric", "boolean")
     return (
-        f"INSERT INTO {_table(AllocationResult)} ({', '.join(PICK_COLUMNS + RUN_COLUMNS)}) "
+        f"INSERT INTO {table(AllocationResult)} ({', '.join(PICK_COLUMNS + RUN_COLUMNS)}) "
         f"SELECT u.*, {run_id}, %s, %s, %s FROM unnest({', '.join(f'%s::{kind}[]' for kind in arrays)}) AS u",
         [run.as_of, run.method, now,
          [p.order_id for p in picks], [p.line_id for p in picks], [p.item_id for p in picks], [p.lot_id for p in picks],
@@ -122,12 +123,12 @@ def _run_insert_sql(run: AllocationRun, outcomes_json: str) -> tuple[str, list]:
     columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
     params = [outcomes_json if f.name == "outcomes" else f.get_db_prep_save(getattr(run, f.attname), connection)
               for f in fields]
-    return f"INSERT INTO {_table(AllocationRun)} ({columns}) VALUES ({', '.join(['%s'] * len(fields))})", params
+    return f"INSERT INTO {table(AllocationRun)} ({columns}) VALUES ({', '.join(['%s'] * len(fields))})", params
 
 
 def _lots_sql(deltas: Mapping[int, int]) -> tuple[str, list]:
     return (
-        f"UPDATE {_table(Lot)} AS l SET allocated_quantity = l.allocated_quantity + d.delta "
+        f"UPDATE {table(Lot)} AS l SET allocated_quantity = l.allocated_quantity + d.delta "
         "FROM unnest(%s::bigint[], %s::integer[]) AS d(id, delta) WHERE l.id = d.id",
         [list(deltas.keys()), list(deltas.values())],
     )
@@ -135,7 +136,7 @@ def _lots_sql(deltas: Mapping[int, int]) -> tuple[str, list]:
 
 def _statuses_sql(statuses: Mapping[int, str], now: datetime) -> tuple[str, list]:
     return (
-        f"UPDATE {_table(Order)} AS o SET status = s.status, updated_at = %s "
+        f"UPDATE {table(Order)} AS o SET status = s.status, updated_at = %s "
         "FROM unnest(%s::bigint[], %s::text[]) AS s(id, status) WHERE o.id = s.id",
         [now, list(statuses.keys()), list(statuses.values())],
     )
@@ -150,11 +151,11 @@ def add_lot_allocations(deltas: Mapping[int, int]) -> None:
     if not deltas:
         return
     with connection.cursor() as cursor:
-        if _is_postgres():
+        if is_postgres():
             cursor.execute(*_lots_sql(deltas))
         else:
             cursor.executemany(
-                f"UPDATE {_table(Lot)} SET allocated_quantity = allocated_quantity + %s WHERE id = %s",
+                f"UPDATE {table(Lot)} SET allocated_quantity = allocated_quantity + %s WHERE id = %s",
                 [(delta, lot_id) for lot_id, delta in deltas.items()],
             )
 
@@ -168,7 +169,7 @@ def set_order_statuses(statuses: Mapping[int, str], now: datetime) -> None:
     if not statuses:
         return
     with connection.cursor() as cursor:
-        if _is_postgres():
+        if is_postgres():
             cursor.execute(*_statuses_sql(statuses, now))
             return
         stamp = connection.ops.adapt_datetimefield_value(now)
@@ -178,7 +179,7 @@ def set_order_statuses(statuses: Mapping[int, str], now: datetime) -> None:
         for status, ids in by_status.items():
             for chunk in chunked(sorted(ids), _sqlite_rows_per_statement(1, 2)):
                 cursor.execute(
-                    f"UPDATE {_table(Order)} SET status = %s, updated_at = %s WHERE id IN ({', '.join(['%s'] * len(chunk))})",
+                    f"UPDATE {table(Order)} SET status = %s, updated_at = %s WHERE id IN ({', '.join(['%s'] * len(chunk))})",
                     [status, stamp, *chunk],
                 )
 
@@ -209,13 +210,13 @@ def write_run(run: AllocationRun, picks: Sequence[Pick], deltas: Mapping[int, in
     compact JSON here rather than through the model field, which would encode
     and copy tens of MB several times over for a run of 200,000 orders.
     """
-    inline = _is_postgres() and len(picks) <= INLINE_RESULTS
+    inline = is_postgres() and len(picks) <= INLINE_RESULTS
     if run.pk is None and not inline:
         run.save()  # the results refer to it: insert it first (its outcomes follow below)
     for start in range(0, 0 if inline else len(picks), 50_000):
         insert_results(run, picks[start:start + 50_000], now)
     outcomes_json = _outcomes_json(outcomes)
-    if not _is_postgres():
+    if not is_postgres():
         add_lot_allocations(deltas)
         set_order_statuses(statuses, now)
         _update_run(run, outcomes_json)
@@ -254,13 +255,13 @@ def _update_run(run: AllocationRun, outcomes_json: str, prefix: str = "", params
     """Store the run's summary and outcomes, after `prefix` (CTEs) whose parameters are `params`."""
     summary = [getattr(run, name) for name in RUN_SUMMARY]
     cast = "::jsonb"
-    if not _is_postgres():
+    if not is_postgres():
         summary[1] = connection.ops.adapt_datetimefield_value(summary[1])
         summary[-1] = str(summary[-1])
         cast = ""
     sets = ", ".join(f"{name} = %s" for name in RUN_SUMMARY)
     with connection.cursor() as cursor:
-        cursor.execute(f"{prefix}UPDATE {_table(AllocationRun)} SET {sets}, outcomes = %s{cast} WHERE id = %s",
+        cursor.execute(f"{prefix}UPDATE {table(AllocationRun)} SET {sets}, outcomes = %s{cast} WHERE id = %s",
                        [*params, *summary, outcomes_json, run.pk])
 
 
@@ -275,7 +276,7 @@ def lock_closed_books(*, exclusive: bool) -> None:
     it exclusively, so no run can check "not closed" and then commit into a
     period that closed in between. Held until the transaction ends.
     """
-    if _is_postgres():
+    if is_postgres():
         with connection.cursor() as cursor:
             cursor.execute(f"SELECT pg_advisory_xact_lock{'' if exclusive else '_shared'}(%s)", [_BOOKS_LOCK])
 
