@@ -19,10 +19,10 @@ from django.db import transaction
 from django.utils import timezone
 from zappa.asynchronous import task
 
-from allocation.domain import Conflict, NotFound
+from allocation import loads
+from allocation.domain import Conflict
 from allocation.models import AllocationRun, RunStatus
 from allocation.services import allocation_run, allocation_run_prepare, allocation_run_queued
-from allocation.writes import chunked
 from orders.models import ALLOCATABLE_STATUSES, Order
 
 logger = logging.getLogger(__name__)
@@ -44,22 +44,13 @@ def allocation_run_start(*, dry_run: bool = False, **params) -> AllocationRun:
     orders = params["orders"] = None if params.get("orders") is None else list(params["orders"])
     if dry_run or not allocation_run_is_big(orders):
         return allocation_run(dry_run=dry_run, **params).run
-    if orders is not None:
-        _refuse_missing_orders(allocation_run_prepare(**params).requested_orders)
+    if orders is not None:  # unknown orders raise NotFound now, as a run in the request would (not later, in the task)
+        loads.order_rows(allocation_run_prepare(**params).requested_orders, lock=False)
     run = allocation_run_prepare(queue=True, **params)
     # The invoked function reads the run from the database: hand it over once the row is committed.
     transaction.on_commit(lambda: _dispatch(run.pk))
     run.refresh_from_db()
     return run
-
-
-def _refuse_missing_orders(order_ids: list[int]) -> None:
-    """Raise NotFound now for orders that do not exist, as a run in the request would (not later, in the task)."""
-    found: set[int] = set()
-    for chunk in chunked(order_ids, settings.ALLOCATION_BATCH_SIZE):
-        found.update(Order.objects.filter(id__in=chunk).values_list("id", flat=True))
-    if missing := [order_id for order_id in order_ids if order_id not in found]:
-        raise NotFound(f"No order with id {', '.join(map(str, missing[:20]))}.", orders=missing)
 
 
 def _dispatch(run_id: int) -> None:
