@@ -46,4 +46,7 @@ def order_action_urls(model_admin) -> list:
         path("allocate/", wrap(lambda request: admin_views.allocate_view(model_admin, request)), name="orders_order_allocate"),
         path("release/", wrap(lambda request: admin_views.release_view(model_admin, request)), name="orders_order_release"),
         path("cancel/", wrap(lambda request: admin_views.cancel_view(model_admin, request)), name="orders_order_cancel"),
+        path("<path:object_id>/release/",
+             wrap(lambda request, object_id: admin_views.release_order_view(model_admin, request, object_id)),
+             name="orders_order_release_one"),
     ]

@@ -227,6 +227,26 @@ def release_view(model_admin, request: HttpRequest) -> HttpResponse:
     return HttpResponseRedirect(changelist_url(model_admin, request))
 
 
+def release_order_view(model_admin, request: HttpRequest, object_id: str) -> HttpResponse:
+    """Release every active allocation of one order (the button on the order's page), then show it again."""
+    require_run_permission(request)
+    url = reverse("admin:orders_order_change", args=[object_id], current_app=model_admin.admin_site.name)
+    if request.method != "POST":
+        return HttpResponseRedirect(url)
+    order = model_admin.get_object(request, object_id)
+    if order is None:
+        model_admin.message_user(request, _("No such order."), messages.ERROR)
+        return HttpResponseRedirect(changelist_url(model_admin, request))
+    try:
+        report = allocation_release(order=order.pk, user=request.user)
+    except DomainError as error:
+        model_admin.message_user(request, domain_error_message(error), messages.ERROR)
+    else:
+        model_admin.message_user(request, _("Released %(count)s allocation results (%(quantity)s units).") % {
+            "count": report.released, "quantity": report.quantity}, messages.SUCCESS)
+    return HttpResponseRedirect(url)
+
+
 def cancel_view(model_admin, request: HttpRequest) -> HttpResponse:
     """Cancel the posted orders that are not cancelled yet, all or nothing."""
     require_run_permission(request)

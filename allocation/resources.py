@@ -2,24 +2,28 @@
 
 Imports run through import-export's two steps (a dry run with a preview of
 every row and its errors, then the confirmation), so a file with one bad row
-saves nothing. Lots are matched by reference and updated through
-`stock.services.lot_update` (never below what is allocated); their
-`allocated_quantity` is not a column. Orders come one row per order line and
-are grouped by order number; lines cannot be added to an order that already
-holds allocations.
+saves nothing. Every row is written through the services of its model, like
+the admin's forms and the API (a refusal is that row's error): lots are
+matched by reference and updated through `stock.services.lot_update` (never
+below what is allocated; `allocated_quantity` is not a column); orders come
+one row per order line, grouped by order number, and go through
+`orders.services` (an order that holds allocations is refused: release it
+first).
 """
 from __future__ import annotations
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.utils.translation import gettext as _
 from import_export import fields, resources, widgets
 
 from allocation.domain import DomainError, LotOverAllocated
 from allocation.models import AllocationResult, AllocationRun
 from allocation.selectors import lot_holders
-from orders.models import Customer, Order, OrderLine, OrderStatus
+from inventory_alloc.records import Writes
+from orders.models import Customer, Order, OrderLine
+from orders.services import CUSTOMER_WRITES, order_create, order_lines_save, order_update
 from stock.models import Item, Lot
-from stock.services import lot_update
+from stock.services import ITEM_WRITES, LOT_WRITES
 
 
 class CodeWidget(widgets.ForeignKeyWidget):
@@ -51,16 +55,47 @@ class NumberWidget(widgets.DecimalWidget):
             raise ValueError(_('"%(value)s" is not a number.') % {"value": value})
 
 
+def row_error(error: DomainError, field: str = NON_FIELD_ERRORS) -> ValidationError:
+    """Return a service's refusal as the row's validation error, which the import shows on the row."""
+    return ValidationError({getattr(error, "field", None) or field: error.message})
+
+
 class BackOfficeResource(resources.ModelResource):
-    """A model resource whose number columns give a plain row error for text that is not a number."""
+    """A model resource that writes through its model's services (`writes`, on the fields `write_fields`).
+
+    Its number columns also give a plain row error for text that is not a number.
+    """
+
+    writes: Writes | None = None
 
     @classmethod
     def widget_from_django_field(cls, f, default=widgets.Widget):
         widget = super().widget_from_django_field(f, default)
         return {widgets.IntegerWidget: WholeNumberWidget, widgets.DecimalWidget: NumberWidget}.get(widget, widget)
 
+    def before_import(self, dataset, **kwargs) -> None:
+        self.user = kwargs.get("user")
+        super().before_import(dataset, **kwargs)
+
+    def write_values(self, instance) -> dict:
+        return {field.attribute: getattr(instance, field.attribute) for field in self.get_import_fields()
+                if field.attribute and "__" not in field.attribute}
+
+    def do_instance_save(self, instance, is_create: bool) -> None:
+        values = self.write_values(instance)
+        try:
+            if is_create:
+                saved = self.writes.create_with(values, getattr(self, "user", None))
+            else:
+                saved = self.writes.update_with(instance, values, getattr(self, "user", None))
+        except DomainError as error:
+            raise row_error(error) from error
+        instance.pk = saved.pk
+
 
 class ItemResource(BackOfficeResource):
+    writes = ITEM_WRITES
+
     class Meta:
         model = Item
         fields = ("item_code", "name", "category", "unit_price", "unit", "is_active")
@@ -70,15 +105,18 @@ class ItemResource(BackOfficeResource):
 
 
 class CustomerResource(BackOfficeResource):
+    writes = CUSTOMER_WRITES
+
     class Meta:
         model = Customer
-        fields = ("code", "name", "email", "phone", "credit_limit", "credit_period_days", "is_active")
+        fields = ("code", "name", "email", "phone", "address", "notes", "credit_limit", "credit_period_days", "is_active")
         import_id_fields = ("code",)
         clean_model_instances = True
         skip_unchanged = True
 
 
 class LotResource(BackOfficeResource):
+    writes = LOT_WRITES
     item = fields.Field(attribute="item", column_name="item_code", widget=CodeWidget(Item, "item_code"))
 
     class Meta:
@@ -95,17 +133,6 @@ class LotResource(BackOfficeResource):
             refused = LotOverAllocated(instance.reference, instance.allocated_quantity, lot_holders(instance.pk))
             errors.setdefault("quantity", ValidationError(refused.message))
         super().validate_instance(instance, errors, validate_unique)
-
-    def do_instance_save(self, instance: Lot, is_create: bool) -> None:
-        if is_create:
-            instance.save(force_insert=True)
-            return
-        changes = {name: getattr(instance, name) for name in
-                   ("reference", "item_id", "quantity", "unit_cost", "received_on", "eta", "expires_on", "note")}
-        try:
-            lot_update(lot=instance, **changes)
-        except DomainError as error:
-            raise ValidationError({"quantity": error.message}) from error
 
 
 class OrderLineResource(BackOfficeResource):
@@ -146,17 +173,24 @@ class OrderLineResource(BackOfficeResource):
             errors["priority"], priority = str(error), 0
         if errors:
             raise ValidationError(errors)
+        fields = {"customer": customer, "priority": priority, **({"order_date": order_date} if order_date else {})}
         order = Order.objects.filter(order_number=number).first()
-        if order is not None and order.status != OrderStatus.OPEN:
-            raise ValidationError({"order_number": _(
-                "Order %(number)s is %(status)s; release its allocations before importing lines into it."
-            ) % {"number": number, "status": order.get_status_display()}})
-        if order is None:
-            order = Order(order_number=number)
-        order.customer, order.priority = customer, priority
-        if order_date:
-            order.order_date = order_date
-        order.save()
+        user = getattr(self, "user", None)
+        try:
+            if order is None:
+                order_create(order_number=number, user=user, **fields)
+            else:
+                order_update(order=order, user=user, **fields)
+        except DomainError as error:
+            raise row_error(error, "order_number") from error
+
+    def do_instance_save(self, line: OrderLine, is_create: bool) -> None:
+        data = {"item": line.item, "quantity": line.quantity, "unit_price": line.unit_price, "lot": line.lot}
+        try:
+            order_lines_save(order=line.order, lines=[data if is_create else {"id": line.pk, **data}],
+                             user=getattr(self, "user", None))
+        except DomainError as error:
+            raise row_error(error, "order_number") from error
 
     def dehydrate_customer(self, line: OrderLine) -> str:
         return line.order.customer.code if line.order.customer_id else ""

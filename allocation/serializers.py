@@ -4,11 +4,12 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from allocation.models import AllocationResult, AllocationRun, Method, Policy
+from inventory_alloc.strict import StrictSerializer
 from orders.models import Order
 from stock.models import Item, Lot
 
 
-class AllocateRequestSerializer(serializers.Serializer):
+class AllocateRequestSerializer(StrictSerializer):
     method = serializers.ChoiceField(choices=Method.choices)
     orders = serializers.ListField(
         child=serializers.IntegerField(min_value=1, max_value=2**62), required=False, allow_null=True,
@@ -80,9 +81,13 @@ def dry_run_results(run: AllocationRun, picks: list) -> list[AllocationResult]:
     ]
 
 
-class ReleaseRequestSerializer(serializers.Serializer):
+class ReleaseRequestSerializer(StrictSerializer):
     lot = serializers.CharField(required=False, allow_blank=True, max_length=64,
                                 help_text="Release only the allocations on this lot (its reference).")
+
+
+class NoParametersSerializer(StrictSerializer):
+    """A request that takes no fields (an empty body or `{}`)."""
 
 
 class ReleaseReportSerializer(serializers.Serializer):
@@ -91,7 +96,7 @@ class ReleaseReportSerializer(serializers.Serializer):
     result_ids = serializers.ListField(child=serializers.IntegerField())
 
 
-class PeriodCloseRequestSerializer(serializers.Serializer):
+class PeriodCloseRequestSerializer(StrictSerializer):
     dry_run = serializers.BooleanField(default=False)
 
 

@@ -33,6 +33,7 @@ from allocation.domain import (
     PeriodClosed,
     Pick,
     Plan,
+    Shortfall,
 )
 from allocation.methods import allocate, get_method
 from allocation.models import AllocationRun, Method, Policy, RunStatus
@@ -162,6 +163,10 @@ def _plan(
     by_id = {o.id: o for o in orders}
     live = [o for o in orders if o.status != OrderStatus.CANCELLED]
     live_ids = None if order_ids is None else [o.id for o in live]
+    # An order placed after the allocation date did not exist at D: it takes nothing (ALLOCATION.md).
+    later = {o.id for o in live if o.order_date > run.as_of}
+    if later:
+        live = [o for o in live if o.id not in later]
     demands: dict[int, list[LineDemand]] = defaultdict(list)
     ordered: dict[int, int] = defaultdict(int)
     allocated: dict[int, int] = defaultdict(int)
@@ -173,7 +178,7 @@ def _plan(
         ordered[order_id] += quantity
         allocated[order_id] += done
         demands[order_id].append(LineDemand(line_id, order_id, item_id, quantity - done, lot_id, quantity))
-        if quantity > done:
+        if quantity > done and order_id not in later:
             items.add(item_id)
             if lot_id is not None and run.method == Method.SPECIFIC:  # only SPECIFIC reads a named lot
                 named.add(lot_id)
@@ -186,6 +191,7 @@ def _plan(
         lots, as_of=run.as_of, allow_partial=run.allow_partial, allow_inbound=run.allow_inbound,
         item_costs=costs, progress=progress,
     )
+    plan.outcomes += [_ordered_later(order_id, demands[order_id]) for order_id in sorted(later)]
     plan.outcomes += [OrderOutcome(o.id, OutcomeStatus.SKIPPED, reason="cancelled")
                       for o in orders if o.status == OrderStatus.CANCELLED]
     for pick in plan.picks:
@@ -195,6 +201,15 @@ def _plan(
         if (status := OrderStatus.derive(ordered[o.id], allocated[o.id])) != o.status
     }
     return orders, plan, statuses
+
+
+ORDERED_LATER = "ordered after the allocation date"
+
+
+def _ordered_later(order_id: int, lines: list[LineDemand]) -> OrderOutcome:
+    """Return the outcome of an order placed after the run's date: skipped, every open line short."""
+    shortfalls = [Shortfall(d.line_id, d.item_id, d.quantity, 0, ORDERED_LATER) for d in lines if d.quantity > 0]
+    return OrderOutcome(order_id, OutcomeStatus.SKIPPED, shortfalls=shortfalls, reason=ORDERED_LATER)
 
 
 def _write(run: AllocationRun, plan: Plan, statuses: dict[int, str], outcomes: list[dict]) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
-from rest_framework import serializers, status, viewsets
+from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -26,6 +26,8 @@ from allocation.serializers import (
 )
 from allocation.services import allocation_run, period_close
 from allocation.tasks import allocation_run_is_big, allocation_run_start
+from inventory_alloc.strict import StrictQueryParamsMixin
+from inventory_alloc.viewsets import ReadOnlyViewSet
 
 _ERROR = inline_serializer("ErrorDetail", {"detail": serializers.CharField()})
 _SHORTFALL = inline_serializer("InsufficientStockError", {
@@ -59,7 +61,7 @@ def allocate_response(params: dict, user) -> tuple[dict, int]:
     return body, code
 
 
-class AllocateView(APIView):
+class AllocateView(StrictQueryParamsMixin, APIView):
     """Allocate orders (default: every open order) with a method; see ALLOCATION.md for the rules."""
 
     permission_classes = [CanRunAllocation]
@@ -83,7 +85,7 @@ class AllocateView(APIView):
         return Response(body, status=code)
 
 
-class AllocationResultViewSet(viewsets.ReadOnlyModelViewSet):
+class AllocationResultViewSet(ReadOnlyViewSet):
     """Allocation results (one per pick). Never deleted: releasing stamps released_at."""
 
     queryset = AllocationResult.objects.select_related("order", "item", "lot").order_by("id")
@@ -91,7 +93,7 @@ class AllocationResultViewSet(viewsets.ReadOnlyModelViewSet):
     filterset_class = AllocationResultFilter
 
 
-class AllocationRunViewSet(viewsets.ReadOnlyModelViewSet):
+class AllocationRunViewSet(ReadOnlyViewSet):
     """Allocation runs with their parameters, counts and per-order outcomes."""
 
     queryset = AllocationRun.objects.select_related("started_by").order_by("-started_at", "-id")
@@ -99,10 +101,11 @@ class AllocationRunViewSet(viewsets.ReadOnlyModelViewSet):
     filterset_class = AllocationRunFilter
 
 
-class PeriodCloseView(APIView):
+class PeriodCloseView(StrictQueryParamsMixin, APIView):
     """Close a total-average period: re-cost its TOTAL_AVERAGE picks with the final average."""
 
     permission_classes = [CanRunAllocation]
+    extra_query_params = ("dry_run",)
 
     @extend_schema(
         request=PeriodCloseRequestSerializer,

@@ -1,5 +1,10 @@
-"""The REST API's routes, under /api/v1/ (see the README's REST API section)."""
-from django.urls import path, re_path
+"""The REST API's routes, under /api/v1/ (see the README's REST API section).
+
+Every route answers with and without its trailing slash, for every method, with no
+redirect: a POST to `orders` creates an order exactly as a POST to `orders/` does
+(a redirect would make clients re-send it as a GET and lose it).
+"""
+from django.urls import re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.routers import APIRootView, DefaultRouter
@@ -15,6 +20,21 @@ class ApiRootView(APIRootView):
     """The list of the API's collections (any signed-in user may read it)."""
 
     permission_classes = [IsAuthenticated]
+
+
+def with_slashless_twins(patterns: list) -> list:
+    """Return `patterns`, each route ending in a slash followed by an unnamed twin without it.
+
+    The named pattern keeps the slash, so links the API builds (`next`, `url`) keep it too;
+    the twin only accepts requests. The OpenAPI schema lists the named routes only.
+    """
+    routes = []
+    for pattern in patterns:
+        routes.append(pattern)
+        regex = pattern.pattern.regex.pattern
+        if regex.endswith("/$"):
+            routes.append(re_path(regex[:-2] + "$", pattern.callback, kwargs=pattern.default_args))
+    return routes
 
 
 router = DefaultRouter()
@@ -35,14 +55,14 @@ def _throttled(view):
     return limited.as_view()
 
 
-urlpatterns = [
-    path("token/", _throttled(TokenObtainPairView), name="token_obtain_pair"),
-    path("token/refresh/", _throttled(TokenRefreshView), name="token_refresh"),
-    path("token/verify/", _throttled(TokenVerifyView), name="token_verify"),
-    path("schema/", SpectacularAPIView.as_view(permission_classes=[AllowAny]), name="schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="schema", permission_classes=[AllowAny]), name="docs"),
-    path("redoc/", SpectacularRedocView.as_view(url_name="schema", permission_classes=[AllowAny]), name="redoc"),
-    path("allocate/", AllocateView.as_view(), name="allocate"),
+urlpatterns = with_slashless_twins([
+    re_path(r"^token/$", _throttled(TokenObtainPairView), name="token_obtain_pair"),
+    re_path(r"^token/refresh/$", _throttled(TokenRefreshView), name="token_refresh"),
+    re_path(r"^token/verify/$", _throttled(TokenVerifyView), name="token_verify"),
+    re_path(r"^schema/$", SpectacularAPIView.as_view(permission_classes=[AllowAny]), name="schema"),
+    re_path(r"^docs/$", SpectacularSwaggerView.as_view(url_name="schema", permission_classes=[AllowAny]), name="docs"),
+    re_path(r"^redoc/$", SpectacularRedocView.as_view(url_name="schema", permission_classes=[AllowAny]), name="redoc"),
+    re_path(r"^allocate/$", AllocateView.as_view(), name="allocate"),
     re_path(r"^periods/(?P<period>[0-9]{4}(?:-[0-9]{1,2})?)/close/$", PeriodCloseView.as_view(), name="period-close"),
     *router.urls,
-]
+])

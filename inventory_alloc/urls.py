@@ -3,10 +3,13 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+from inventory_alloc.api_urls import router
+
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
     path("admin/", admin.site.urls),
     path("api/v1/", include("inventory_alloc.api_urls")),
+    path("api/v1", router.get_api_root_view()),  # the API's root without its trailing slash, as every route
 ]
 
 # JSON instead of HTML pages for /api/ paths (used when DEBUG is off).

@@ -1,49 +1,110 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.db.models import OuterRef, Subquery, Sum
+from django.http import HttpResponseRedirect
 from django.utils.translation import gettext_lazy as _
 from import_export.admin import ImportExportModelAdmin, ImportMixin
 
 from allocation.admin_actions import ORDER_ACTIONS, RunAllocationPermission, order_action_urls
+from allocation.admin_views import can_run_allocation
+from allocation.models import AllocationResult
 from allocation.resources import CustomerResource, OrderLineResource
+from inventory_alloc.admin_base import ServiceModelAdmin, copy_saved, delete_selected
 from orders.models import Customer, Order, OrderLine, Payment
+from orders.selectors import order_total
+from orders.services import CUSTOMER_WRITES, ORDER_WRITES, PAYMENT_WRITES, held_message
 from stock.admin import ImportExportPermissions
 
 
 @admin.register(Customer)
-class CustomerAdmin(ImportExportPermissions, ImportExportModelAdmin):
+class CustomerAdmin(ImportExportPermissions, ImportExportModelAdmin, ServiceModelAdmin):
+    writes = CUSTOMER_WRITES
     resource_classes = [CustomerResource]
     list_display = ("code", "name", "email", "phone", "credit_limit", "credit_period_days", "is_active")
     list_filter = ("is_active",)
     search_fields = ("code", "name", "email")
 
 
+def held_units(order: Order | None) -> int:
+    """Return the units an order's active allocations hold (annotated by OrderAdmin.get_queryset)."""
+    return (getattr(order, "allocated_quantity", 0) or 0) if order is not None and order.pk else 0
+
+
 class OrderLineInline(admin.TabularInline):
+    """The order's lines; read only while the order holds allocations (they are the allocation's)."""
+
     model = OrderLine
     extra = 1
+    fields = ("item", "quantity", "unit_price", "lot", "subtotal")
+    readonly_fields = ("subtotal",)
     autocomplete_fields = ("item", "lot")
+
+    @admin.display(description=_("subtotal"))
+    def subtotal(self, line: OrderLine) -> str:
+        return "" if line.subtotal is None else f"{line.subtotal}"
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return not held_units(obj) and super().has_add_permission(request, obj)
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return not held_units(obj) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return not held_units(obj) and super().has_delete_permission(request, obj)
+
+
+def lines_of(formsets) -> list[dict]:
+    """Return the lines the order's inline formset holds, as `order_create`/`order_update` take them.
+
+    A line kept has its `id`, a new one has none, a line marked for deletion is left out
+    (so the service removes it). Empty extra forms are skipped.
+    """
+    lines = []
+    for formset in formsets:
+        if formset.model is not OrderLine:
+            continue
+        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+        for form in formset.forms:
+            existing = form.instance.pk is not None
+            if formset.can_delete and formset._should_delete_form(form):
+                if existing:
+                    formset.deleted_objects.append(form.instance)
+                continue
+            if not existing and not form.has_changed():
+                continue
+            data = {name: form.cleaned_data.get(name) for name in ("item", "quantity", "unit_price", "lot")}
+            lines.append({"id": form.instance.pk, **data} if existing else data)
+            if not existing:
+                formset.new_objects.append(form.instance)
+            elif form.has_changed():
+                formset.changed_objects.append((form.instance, form.changed_data))
+    return lines
 
 
 @admin.register(Order)
-class OrderAdmin(RunAllocationPermission, ImportExportPermissions, ImportMixin, admin.ModelAdmin):
-    """Orders, with the allocation actions and the CSV/Excel import of orders (one row per line)."""
+class OrderAdmin(RunAllocationPermission, ImportExportPermissions, ImportMixin, ServiceModelAdmin):
+    """Orders, with the allocation actions and the CSV/Excel import of orders (one row per line).
 
+    An order that holds active allocations is read only, with a banner saying so and a button
+    to release it; saving and deleting go through `orders.services` (with its lines).
+    """
+
+    writes = ORDER_WRITES
     resource_classes = [OrderLineResource]
-    actions = ORDER_ACTIONS
+    actions = [delete_selected, *ORDER_ACTIONS]
+    change_form_template = "admin/orders/order/change_form.html"
     list_display = ("order_number", "customer", "order_date", "priority", "status", "ordered", "allocated")
     list_filter = ("status", "order_date")
     search_fields = ("order_number", "customer__code", "customer__name")
     date_hierarchy = "order_date"
     autocomplete_fields = ("customer",)
     list_select_related = ("customer",)
-    readonly_fields = ("status", "created_at", "updated_at")
+    readonly_fields = ("status", "total_amount", "created_at", "updated_at")
     inlines = [OrderLineInline]
 
     def get_urls(self):
         return order_action_urls(self) + super().get_urls()
 
     def get_queryset(self, request):
-        from allocation.models import AllocationResult
-
         allocated = (
             AllocationResult.objects.active().filter(order_id=OuterRef("pk")).order_by()
             .values("order_id").annotate(q=Sum("allocated_quantity")).values("q")
@@ -63,14 +124,43 @@ class OrderAdmin(RunAllocationPermission, ImportExportPermissions, ImportMixin, 
     def allocated(self, order: Order) -> int:
         return order.allocated_quantity or 0
 
+    @admin.display(description=_("total amount"))
+    def total_amount(self, order: Order) -> str:
+        return str(order_total(order.lines.all())) if order.pk else ""
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return not held_units(obj) and super().has_change_permission(request, obj)
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        order = self.get_object(request, object_id) if object_id else None
+        if request.method == "POST" and held_units(order):  # a form opened before the order was allocated
+            self.message_user(request, held_message(order, held_units(order)), messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
+        extra = dict(extra_context or {})
+        if held_units(order):
+            extra.update(held_notice=held_message(order, held_units(order)),
+                         can_release=can_run_allocation(request))
+        return super().changeform_view(request, object_id, form_url, extra)
+
+    def save_model(self, request, obj: Order, form, change: bool) -> None:
+        """Nothing yet: the order is written with its lines, in one service call, by `save_related`."""
+
+    def save_related(self, request, form, formsets, change: bool) -> None:
+        fields = {name: form.cleaned_data[name] for name in form.cleaned_data}
+        lines = lines_of(formsets)
+        if change:
+            saved = self.writes.update(order=form.instance, lines=lines, user=request.user, **fields)
+        else:
+            saved = self.writes.create(lines=lines, user=request.user, **fields)
+        copy_saved(saved, form.instance)
+
 
 @admin.register(Payment)
-class PaymentAdmin(admin.ModelAdmin):
+class PaymentAdmin(ServiceModelAdmin):
+    writes = PAYMENT_WRITES
     list_display = ("customer", "amount", "due_date", "paid_on", "status")
     list_filter = ("status", "due_date")
     search_fields = ("customer__code", "customer__name")
     date_hierarchy = "due_date"
     autocomplete_fields = ("customer",)
     list_select_related = ("customer",)
-
-

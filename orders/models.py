@@ -1,5 +1,6 @@
 """Customers, their orders (with lines) and their payments."""
 import secrets
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -9,12 +10,16 @@ from django.utils.translation import gettext_lazy as _
 
 from stock.models import Item, Lot
 
+CENTS = Decimal("0.01")
+
 
 class Customer(models.Model):
     code = models.CharField(_("code"), max_length=64, unique=True)
     name = models.CharField(_("name"), max_length=200)
     email = models.EmailField(_("email"), blank=True)
     phone = models.CharField(_("phone"), max_length=40, blank=True)
+    address = models.TextField(_("address"), blank=True)
+    notes = models.TextField(_("notes"), blank=True)
     credit_limit = models.DecimalField(_("credit limit"), max_digits=14, decimal_places=2, default=0)
     credit_period_days = models.PositiveIntegerField(_("credit period (days)"), default=30)
     is_active = models.BooleanField(_("active"), default=True)
@@ -108,6 +113,13 @@ class OrderLine(models.Model):
 
     def __str__(self) -> str:
         return f"{self.order_id}/{self.item_id} × {self.quantity}"
+
+    @property
+    def subtotal(self) -> Decimal | None:
+        """Return quantity × unit price, rounded half up to cents (None while the price is unknown)."""
+        if self.unit_price is None or self.quantity is None:
+            return None
+        return (self.quantity * self.unit_price).quantize(CENTS, rounding=ROUND_HALF_UP)
 
     def clean(self) -> None:
         if self.lot_id and self.item_id and self.lot.item_id != self.item_id:

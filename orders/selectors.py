@@ -18,12 +18,13 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from datetime import date, timedelta
+from decimal import Decimal
 
 from django.conf import settings
 from django.db.models import Count, F, Q, Sum
 from django.utils import timezone
 
-from orders.models import ALLOCATABLE_STATUSES, OrderLine, OrderStatus, Payment, PaymentStatus
+from orders.models import ALLOCATABLE_STATUSES, CENTS, OrderLine, OrderStatus, Payment, PaymentStatus
 
 NEUTRAL = 0.5
 
@@ -38,6 +39,11 @@ class CustomerMetrics:
 
     def as_dict(self) -> dict[str, float]:
         return {key: round(value, 4) for key, value in asdict(self).items()}
+
+
+def order_total(lines: Iterable[OrderLine]) -> Decimal:
+    """Return the sum of the lines' subtotals (quantity × unit price, each rounded to cents)."""
+    return sum((line.subtotal or Decimal(0) for line in lines), Decimal("0.00")).quantize(CENTS)
 
 
 def weighted_score(performance: float, frequency: float, adherence: float, availability: float) -> float:

@@ -3,19 +3,22 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from inventory_alloc.strict import StrictModelSerializer
 from orders.models import Customer, Order, OrderLine, Payment
-from orders.services import order_create, order_update
+from orders.selectors import order_total
 from stock.models import Item, Lot
 
 MAX_QUANTITY = 2_000_000_000
 
 
-class CustomerSerializer(serializers.ModelSerializer):
+class CustomerSerializer(StrictModelSerializer):
     class Meta:
         model = Customer
-        fields = ["id", "code", "name", "email", "phone", "credit_limit", "credit_period_days", "is_active"]
+        fields = ["id", "code", "name", "email", "phone", "address", "notes", "credit_limit", "credit_period_days",
+                  "is_active"]
         extra_kwargs = {"credit_limit": {"min_value": 0}, "credit_period_days": {"max_value": 36_500}}
 
 
@@ -28,7 +31,7 @@ class CustomerMetricsSerializer(serializers.Serializer):
     score = serializers.FloatField()
 
 
-class PaymentSerializer(serializers.ModelSerializer):
+class PaymentSerializer(StrictModelSerializer):
     is_overdue = serializers.BooleanField(read_only=True)
 
     class Meta:
@@ -37,7 +40,7 @@ class PaymentSerializer(serializers.ModelSerializer):
         extra_kwargs = {"amount": {"min_value": Decimal("0.01")}}
 
 
-class OrderLineSerializer(serializers.ModelSerializer):
+class OrderLineSerializer(StrictModelSerializer):
     id = serializers.IntegerField(
         required=False, min_value=1, max_value=2**62,
         help_text="When editing an order: the line to keep and change (lines left out are removed).",
@@ -48,14 +51,29 @@ class OrderLineSerializer(serializers.ModelSerializer):
         help_text="Reference of the lot to take (only SPECIFIC uses it); it must be a lot of the line's item.",
     )
     allocated_quantity = serializers.IntegerField(read_only=True, default=0)
+    subtotal = serializers.DecimalField(
+        max_digits=24, decimal_places=2, read_only=True, allow_null=True,
+        help_text="quantity × unit_price, rounded half up to cents.",
+    )
+    read_only_hints = {
+        "allocated_quantity": "Read only: allocation runs and releases change it (POST allocate/, orders/{id}/release/).",
+        "subtotal": "Read only: it is quantity × unit_price.",
+    }
 
     class Meta:
         model = OrderLine
-        fields = ["id", "item_code", "quantity", "unit_price", "lot", "allocated_quantity"]
+        fields = ["id", "item_code", "quantity", "unit_price", "lot", "allocated_quantity", "subtotal"]
         extra_kwargs = {
             "quantity": {"min_value": 1, "max_value": MAX_QUANTITY},
             "unit_price": {"min_value": 0},
         }
+
+    def current_representation(self, data):
+        """Return the order's current line with the `id` given (read-only fields may be sent back unchanged)."""
+        parent = self.parent.parent if self.parent is not None else None
+        current = parent.current_representation(data) if parent is not None else None
+        lines = {line["id"]: line for line in (current or {}).get("lines", [])}
+        return lines.get(data.get("id"))
 
     def validate(self, attrs: dict) -> dict:
         lot, item = attrs.get("lot"), attrs.get("item")
@@ -64,32 +82,37 @@ class OrderLineSerializer(serializers.ModelSerializer):
         return attrs
 
 
-class OrderSerializer(serializers.ModelSerializer):
+class OrderSerializer(StrictModelSerializer):
     """An order with its lines. Also accepts the flat shape {"order_id", "item_code", "quantity"}."""
 
     lines = OrderLineSerializer(many=True, allow_empty=False)
-    customer_code = serializers.CharField(source="customer.code", read_only=True, default=None)
+    customer_code = serializers.CharField(source="customer.code", read_only=True, default=None, allow_null=True)
+    total_amount = serializers.SerializerMethodField(help_text="Sum of the lines' subtotals (decimal string).")
+    read_only_hints = {
+        "status": ("Read only: the allocation services keep it. Allocate with POST allocate/, release with "
+                   "POST orders/{id}/release/, cancel with POST orders/{id}/cancel/."),
+        "customer_code": "Read only: set `customer` (the customer's id) instead.",
+        "total_amount": "Read only: it is the sum of the lines' subtotals.",
+    }
 
     class Meta:
         model = Order
         fields = ["id", "order_number", "customer", "customer_code", "order_date", "priority", "status", "note",
-                  "lines", "created_at", "updated_at"]
+                  "lines", "total_amount", "created_at", "updated_at"]
         read_only_fields = ["status", "created_at", "updated_at"]
         extra_kwargs = {
             "order_number": {"required": False},
             "priority": {"min_value": -1_000_000, "max_value": 1_000_000},
         }
 
+    @extend_schema_field(serializers.DecimalField(max_digits=24, decimal_places=2))
+    def get_total_amount(self, order: Order) -> str:
+        return str(order_total(order.lines.all()))
+
     def to_internal_value(self, data):
         if isinstance(data, dict) and "lines" not in data and "item_code" in data:
             data = _from_flat_shape(data)
         return super().to_internal_value(data)
-
-    def create(self, validated_data: dict) -> Order:
-        return order_create(user=self.context["request"].user, **validated_data)
-
-    def update(self, instance: Order, validated_data: dict) -> Order:
-        return order_update(order=instance, user=self.context["request"].user, **validated_data)
 
 
 def _from_flat_shape(data: dict) -> dict:

@@ -4,26 +4,33 @@ from __future__ import annotations
 from django.db.models import IntegerField, Prefetch, Q, Sum, Value
 from django.db.models.functions import Coalesce
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
-from rest_framework import serializers, status, viewsets
+from rest_framework import serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from allocation.models import AllocationResult
 from allocation.permissions import CanRunAllocation
-from allocation.serializers import AllocationResultSerializer, ReleaseReportSerializer, ReleaseRequestSerializer
+from allocation.serializers import (
+    AllocationResultSerializer,
+    NoParametersSerializer,
+    ReleaseReportSerializer,
+    ReleaseRequestSerializer,
+)
 from allocation.services import allocation_release, order_cancel
+from inventory_alloc.viewsets import ServiceModelViewSet
 from orders.filters import CustomerFilter, OrderFilter, PaymentFilter
 from orders.models import Customer, Order, OrderLine, Payment
 from orders.selectors import customer_metrics
 from orders.serializers import CustomerMetricsSerializer, CustomerSerializer, OrderSerializer, PaymentSerializer
-from orders.services import order_delete
+from orders.services import CUSTOMER_WRITES, ORDER_WRITES, PAYMENT_WRITES
 
 
-class CustomerViewSet(viewsets.ModelViewSet):
+class CustomerViewSet(ServiceModelViewSet):
     queryset = Customer.objects.order_by("code")
     serializer_class = CustomerSerializer
     filterset_class = CustomerFilter
     search_fields = ["code", "name", "email"]
+    writes = CUSTOMER_WRITES
 
     @extend_schema(responses=CustomerMetricsSerializer)
     @action(detail=True, methods=["get"], filterset_class=None, pagination_class=None)
@@ -34,10 +41,11 @@ class CustomerViewSet(viewsets.ModelViewSet):
         return Response(CustomerMetricsSerializer({"customer": customer.pk, **metrics.as_dict()}).data)
 
 
-class PaymentViewSet(viewsets.ModelViewSet):
+class PaymentViewSet(ServiceModelViewSet):
     queryset = Payment.objects.order_by("-due_date", "-id")
     serializer_class = PaymentSerializer
     filterset_class = PaymentFilter
+    writes = PAYMENT_WRITES
 
 
 def _lines_with_allocated():
@@ -48,7 +56,7 @@ def _lines_with_allocated():
     ).order_by("id")
 
 
-class OrderViewSet(viewsets.ModelViewSet):
+class OrderViewSet(ServiceModelViewSet):
     """Orders with their lines. Status is kept by the allocation services (read only)."""
 
     queryset = Order.objects.select_related("customer").prefetch_related(
@@ -57,14 +65,12 @@ class OrderViewSet(viewsets.ModelViewSet):
     serializer_class = OrderSerializer
     filterset_class = OrderFilter
     search_fields = ["order_number", "customer__code", "customer__name"]
+    writes = ORDER_WRITES
 
     def get_permissions(self):
         if self.action in ("release", "cancel"):
             return [CanRunAllocation()]
         return super().get_permissions()
-
-    def perform_destroy(self, instance: Order) -> None:
-        order_delete(order=instance, user=self.request.user)
 
     @extend_schema(responses=AllocationResultSerializer(many=True))
     @action(detail=True, methods=["get"], filterset_class=None, search_fields=[])
@@ -94,5 +100,6 @@ class OrderViewSet(viewsets.ModelViewSet):
     def cancel(self, request, pk=None) -> Response:
         """Cancel the order: release everything allocated to it, then mark it cancelled."""
         order = self.get_object()
+        NoParametersSerializer(data=request.data or {}).is_valid(raise_exception=True)
         report = order_cancel(order=order.pk, user=request.user)
         return Response(ReleaseReportSerializer(report).data, status=status.HTTP_200_OK)

@@ -1,7 +1,6 @@
 from django import forms
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.db.models import F, Sum
-from django.http import HttpResponseRedirect
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext
@@ -9,11 +8,11 @@ from django.utils.translation import gettext_lazy as _
 from import_export.admin import ImportExportModelAdmin
 from import_export.formats.base_formats import CSV, XLSX
 
-from allocation.domain import DomainError
 from allocation.resources import ItemResource, LotResource
 from allocation.selectors import lot_holders
+from inventory_alloc.admin_base import ServiceModelAdmin
 from stock.models import Item, Lot
-from stock.services import lot_delete, lot_update
+from stock.services import ITEM_WRITES, LOT_WRITES
 
 HOLDERS_SHOWN = 100
 
@@ -32,7 +31,8 @@ class ImportExportPermissions:
 
 
 @admin.register(Item)
-class ItemAdmin(ImportExportPermissions, ImportExportModelAdmin):
+class ItemAdmin(ImportExportPermissions, ImportExportModelAdmin, ServiceModelAdmin):
+    writes = ITEM_WRITES
     resource_classes = [ItemResource]
     list_display = ("item_code", "name", "category", "unit_price", "unit", "is_active")
     list_filter = ("is_active", "category")
@@ -56,9 +56,10 @@ class LotForm(forms.ModelForm):
 
 
 @admin.register(Lot)
-class LotAdmin(ImportExportPermissions, ImportExportModelAdmin):
+class LotAdmin(ImportExportPermissions, ImportExportModelAdmin, ServiceModelAdmin):
     """Lots; edits and deletions go through stock.services so allocated stock is never lost."""
 
+    writes = LOT_WRITES
     form = LotForm
     resource_classes = [LotResource]
     list_display = (
@@ -98,32 +99,3 @@ class LotAdmin(ImportExportPermissions, ImportExportModelAdmin):
             '<table class="lot-holders"><thead><tr><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>{}</tbody></table>{}',
             gettext("Order"), gettext("Quantity"), gettext("Run"), body, more,
         )
-
-    def save_model(self, request, obj: Lot, form, change: bool) -> None:
-        if not change:
-            super().save_model(request, obj, form, change)
-            return
-        changes = {name: form.cleaned_data[name] for name in form.changed_data if name in LotForm.Meta.fields}
-        if changes:
-            lot_update(lot=obj, user=request.user, **changes)
-
-    def delete_model(self, request, obj: Lot) -> None:
-        lot_delete(lot=obj, user=request.user)
-
-    def delete_queryset(self, request, queryset) -> None:
-        for lot in queryset.order_by("pk"):
-            lot_delete(lot=lot, user=request.user)
-
-    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
-        try:
-            return super().changeform_view(request, object_id, form_url, extra_context)
-        except DomainError as error:  # a concurrent allocation beat the form's check
-            self.message_user(request, error.message, messages.ERROR)
-            return HttpResponseRedirect(request.path)
-
-    def delete_view(self, request, object_id, extra_context=None):
-        try:
-            return super().delete_view(request, object_id, extra_context)
-        except DomainError as error:
-            self.message_user(request, error.message, messages.ERROR)
-            return HttpResponseRedirect(reverse("admin:stock_lot_change", args=[object_id]))

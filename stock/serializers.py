@@ -6,19 +6,28 @@ import secrets
 from django.utils import timezone
 from rest_framework import serializers
 
+from inventory_alloc.strict import StrictModelSerializer
 from stock.models import Item, Lot
 
+ALLOCATED_HINT = ("Read only: allocation runs and releases change it (POST allocate/, POST orders/{id}/release/); "
+                  "change `quantity` for what was received.")
 
-class ItemSerializer(serializers.ModelSerializer):
+
+class ItemSerializer(StrictModelSerializer):
     class Meta:
         model = Item
         fields = ["id", "item_code", "name", "category", "unit_price", "unit", "is_active"]
         extra_kwargs = {"unit_price": {"min_value": 0}}
 
 
-class LotSerializer(serializers.ModelSerializer):
+class LotSerializer(StrictModelSerializer):
     item_code = serializers.SlugRelatedField(source="item", slug_field="item_code", queryset=Item.objects.all())
     available_quantity = serializers.IntegerField(read_only=True)
+    read_only_hints = {
+        "item": "Read only: set `item_code` instead.",
+        "allocated_quantity": ALLOCATED_HINT,
+        "available_quantity": "Read only: it is quantity - allocated_quantity.",
+    }
 
     class Meta:
         model = Lot
@@ -35,13 +44,18 @@ def generate_lot_reference(day=None) -> str:
     return f"INV-{(day or timezone.localdate()):%Y%m%d}-{secrets.token_hex(3).upper()}"
 
 
-class InventorySerializer(serializers.ModelSerializer):
+class InventorySerializer(StrictModelSerializer):
     """A lot as the original design wrote it: item_code, quantity, receipt_date, unit_price."""
 
     item_code = serializers.SlugRelatedField(source="item", slug_field="item_code", queryset=Item.objects.all())
     receipt_date = serializers.DateField(source="received_on", required=False, allow_null=True)
     unit_price = serializers.DecimalField(source="unit_cost", max_digits=18, decimal_places=4, min_value=0)
     available_quantity = serializers.IntegerField(read_only=True)
+    read_only_hints = {
+        "reference": "Read only: a new lot's reference is generated (INV-<date>-<hex>); use lots/ to choose one.",
+        "allocated_quantity": ALLOCATED_HINT,
+        "available_quantity": "Read only: it is quantity - allocated_quantity.",
+    }
 
     class Meta:
         model = Lot
@@ -50,7 +64,9 @@ class InventorySerializer(serializers.ModelSerializer):
         read_only_fields = ["reference", "allocated_quantity"]
         extra_kwargs = {"quantity": {"min_value": 1, "max_value": 2_000_000_000}}
 
-    def create(self, validated_data: dict) -> Lot:
-        validated_data.setdefault("received_on", timezone.localdate())
-        validated_data["reference"] = generate_lot_reference(validated_data["received_on"])
-        return super().create(validated_data)
+    def receipt(self) -> dict:
+        """Return the validated lot with the receipt date (default today) and a generated reference."""
+        fields = dict(self.validated_data)
+        fields.setdefault("received_on", timezone.localdate())
+        fields["reference"] = generate_lot_reference(fields["received_on"])
+        return fields

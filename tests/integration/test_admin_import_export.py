@@ -146,7 +146,7 @@ def test_lines_cannot_be_imported_into_an_allocated_order(admin_client, widget_e
     response = upload(admin_client, "orders/order", "orders.csv", csv)
 
     errors = response.context["result"].invalid_rows[0].field_specific_errors
-    assert "release its allocations" in errors["order_number"][0]
+    assert errors["order_number"][0] == "Order O1 holds allocations for 120 units: release them first."
 
 
 def test_allocation_results_export_as_csv_with_amounts(admin_client, widget_example):

@@ -61,9 +61,17 @@ def test_an_order_number_is_generated_when_none_is_given(clerk):
     assert response.json()["order_number"].startswith("SO-")
 
 
-def test_the_status_of_an_order_cannot_be_written(widget_example, clerk):
+def test_a_new_status_is_refused_with_how_to_change_it_and_nothing_changes(widget_example, clerk):
     order = widget_example["orders"]["O1"]
     response = clerk.patch(f"{API}orders/{order.pk}/", {"status": "allocated", "priority": 5}, format="json")
+    assert response.status_code == 400
+    assert "release/" in response.json()["status"][0] and "cancel/" in response.json()["status"][0]
+    assert Order.objects.get(pk=order.pk).priority == 0
+
+
+def test_the_current_status_may_be_sent_back(widget_example, clerk):
+    order = widget_example["orders"]["O1"]
+    response = clerk.patch(f"{API}orders/{order.pk}/", {"status": "open", "priority": 5}, format="json")
     assert response.status_code == 200
     assert (response.json()["status"], response.json()["priority"]) == ("open", 5)
 
@@ -105,7 +113,7 @@ def test_an_order_with_released_history_cannot_be_deleted(widget_example, alloca
     allocator.post(f"{API}orders/{order.pk}/release/", {}, format="json")
     response = allocator.delete(f"{API}orders/{order.pk}/")
     assert response.status_code == 409
-    assert response.json()["code"] == "protected"
+    assert "allocation history" in response.json()["detail"] and "Cancel it instead" in response.json()["detail"]
 
 
 def test_a_release_can_be_limited_to_one_lot(widget_example, allocator):

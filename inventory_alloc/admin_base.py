@@ -1,0 +1,110 @@
+"""The admin's base: every change form, delete page and bulk delete writes through the services.
+
+A ModelAdmin names the services that write its model (`writes`, see
+`inventory_alloc.records.Writes`). Saving a change form calls `update` with
+the changed fields (or `create`), deleting calls `delete`, and the delete
+page and the "delete selected" action ask `delete` first (as a dry run), so a
+refusal is shown in the service's words ("… holds allocations for 180 units:
+release them first") before anything is confirmed. A refusal that only shows
+at save time (another user got there first) rolls the whole request back and
+comes back as an error message; nothing is half written.
+"""
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.contrib.admin import actions as django_actions
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import ValidationError
+from django.db import models, transaction
+from django.http import HttpResponseRedirect
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from allocation.domain import DomainError
+from inventory_alloc.records import Writes
+
+REFUSALS = (DomainError, ValidationError)
+
+
+def refusal_text(error: Exception) -> str:
+    """Return what a refused write says: the service's message, or a validation error's messages."""
+    if isinstance(error, DomainError):
+        return error.message
+    if isinstance(error, ValidationError) and hasattr(error, "message_dict"):
+        return "; ".join(f"{field}: {' '.join(texts)}" for field, texts in error.message_dict.items())
+    return " ".join(getattr(error, "messages", [str(error)]))
+
+
+def copy_saved(saved: models.Model, target: models.Model) -> None:
+    """Make `target` (the form's instance) the row a service saved: its id and every field."""
+    for field in saved._meta.concrete_fields:
+        setattr(target, field.attname, getattr(saved, field.attname))
+    target._state.adding, target._state.db = False, saved._state.db
+
+
+@admin.action(description=_("Delete selected %(verbose_name_plural)s"), permissions=["delete"])
+def delete_selected(modeladmin, request, queryset):
+    """Django's "delete selected", refused up front (in the service's words) if any row may not go."""
+    for obj in queryset.order_by("pk"):
+        try:
+            modeladmin.writes.delete_with(obj, request.user, dry_run=True)
+        except REFUSALS as error:
+            modeladmin.message_user(request, refusal_text(error), messages.ERROR)
+            return None
+    try:
+        return django_actions.delete_selected(modeladmin, request, queryset)
+    except REFUSALS as error:
+        modeladmin.message_user(request, refusal_text(error), messages.ERROR)
+        return None
+
+
+class ServiceModelAdmin(admin.ModelAdmin):
+    """A ModelAdmin whose saves and deletes go through `writes` (the model's services)."""
+
+    writes: Writes
+    actions = [delete_selected]  # replaces the site's own, by name
+
+    def form_changes(self, form, change: bool) -> dict:
+        """Return what the form sends to the service: every field on add, the changed ones on change."""
+        names = form.changed_data if change else form.cleaned_data
+        return {name: form.cleaned_data[name] for name in names if name in form.cleaned_data}
+
+    def save_model(self, request, obj, form, change: bool) -> None:
+        fields = self.form_changes(form, change)
+        if change and not fields:
+            return
+        if change:
+            saved = self.writes.update_with(obj, fields, request.user)
+        else:
+            saved = self.writes.create_with(fields, request.user)
+        copy_saved(saved, obj)
+
+    def delete_model(self, request, obj) -> None:
+        self.writes.delete_with(obj, request.user)
+
+    def delete_queryset(self, request, queryset) -> None:
+        with transaction.atomic():
+            for obj in queryset.order_by("pk"):
+                self.writes.delete_with(obj, request.user)
+
+    def object_url(self, object_id) -> str:
+        opts = self.model._meta
+        return reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[object_id],
+                       current_app=self.admin_site.name)
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except REFUSALS as error:  # refused at save time (a concurrent change): nothing was written
+            self.message_user(request, refusal_text(error), messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
+
+    def delete_view(self, request, object_id, extra_context=None):
+        obj = self.get_object(request, unquote(object_id))
+        try:
+            if obj is not None:
+                self.writes.delete_with(obj, request.user, dry_run=True)
+            return super().delete_view(request, object_id, extra_context)
+        except REFUSALS as error:
+            self.message_user(request, refusal_text(error), messages.ERROR)
+            return HttpResponseRedirect(self.object_url(object_id))

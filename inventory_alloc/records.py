@@ -1,0 +1,82 @@
+"""Plumbing shared by the services of every app: validate, lock, save and delete one record.
+
+The services (`stock.services`, `orders.services`) hold the rules; these
+helpers only make every write the same: `full_clean` before saving (a
+ValidationError names the field), the row locked before it changes, and a
+delete that other rows protect turned into a Conflict that says why.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from django.db import models, transaction
+from django.db.models import ProtectedError, RestrictedError
+
+from allocation.domain import Conflict
+
+
+@dataclass(frozen=True)
+class Writes:
+    """The services that write one model, as the doors (admin, API, import) call them.
+
+    `create(user=, **fields)`, `update(<key>=instance, user=, **changes)`,
+    `delete(<key>=instance, user=, dry_run=)`; `key` is the keyword naming the instance.
+    """
+
+    key: str
+    create: Callable[..., models.Model]
+    update: Callable[..., models.Model]
+    delete: Callable[..., None]
+
+    def create_with(self, fields: dict, user=None) -> models.Model:
+        return self.create(user=user, **fields)
+
+    def update_with(self, instance: models.Model, changes: dict, user=None) -> models.Model:
+        return self.update(**{self.key: instance}, user=user, **changes)
+
+    def delete_with(self, instance: models.Model, user=None, *, dry_run: bool = False) -> None:
+        self.delete(**{self.key: instance}, user=user, dry_run=dry_run)
+
+
+def refuse_unknown(changes: Iterable[str], allowed: set[str]) -> None:
+    """Raise ValueError for fields a service does not write (a caller's mistake, not the user's)."""
+    unknown = set(changes) - allowed
+    if unknown:
+        raise ValueError(f"Not editable: {', '.join(sorted(unknown))}")
+
+
+def record_create(model: type[models.Model], fields: dict, allowed: set[str]) -> models.Model:
+    """Validate (full_clean: ValidationError names the field) and insert a new row."""
+    refuse_unknown(fields, allowed)
+    instance = model(**fields)
+    instance.full_clean()
+    instance.save(force_insert=True)
+    return instance
+
+
+def record_lock(instance: models.Model) -> models.Model:
+    """Return the row of `instance` read again and locked for this transaction."""
+    return type(instance)._default_manager.select_for_update().get(pk=instance.pk)
+
+
+def record_apply(locked: models.Model, changes: dict) -> models.Model:
+    """Set `changes` on a locked row, validate it and save it."""
+    for name, value in changes.items():
+        setattr(locked, name, value)
+    locked.full_clean()
+    locked.save()
+    return locked
+
+
+def record_delete(locked: models.Model, refused: str, *, dry_run: bool) -> None:
+    """Delete a locked row; other rows that protect it make a Conflict with the message `refused`."""
+    if dry_run:
+        return
+    try:
+        with transaction.atomic():
+            locked.delete()
+    except (ProtectedError, RestrictedError):
+        raise Conflict(refused) from None
+
+
