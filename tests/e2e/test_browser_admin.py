@@ -85,3 +85,42 @@ def test_a_user_previews_allocates_and_opens_the_run_in_a_real_browser(
     outcomes = " ".join(page.locator("#run-outcomes tbody").inner_text().split())
     assert "O1 allocated 120 1260.00" in outcomes and "O2 allocated 60 735.00" in outcomes
     assert page.locator("#run-results tbody tr").count() == 4
+
+
+def test_a_clerk_edits_an_order_allocated_meanwhile_sees_the_refusal_and_releases_it_from_its_page(
+    live_server, transactional_db, browser, widget_example, django_user_model,
+):
+    from allocation.services import allocation_run
+    from orders.models import Order, OrderStatus
+
+    # given: a clerk opens O1's page while it is still open
+    django_user_model.objects.create_superuser("boss", "boss@example.com", "s3cret-pass")
+    o1 = widget_example["orders"]["O1"]
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.set_default_timeout(15_000)
+    page.goto(f"{live_server.url}/admin/login/?next=/admin/orders/order/{o1.pk}/change/")
+    page.fill("#id_username", "boss")
+    page.fill("#id_password", "s3cret-pass")
+    page.click("input[type=submit]")
+    page.wait_for_selector("#order_form")
+    # and meanwhile another user allocates it
+    allocation_run(method="FIFO", orders=[o1], as_of=date(2026, 1, 25))
+    # when: the clerk changes the line from 120 to 10 and saves
+    page.fill("input[name=lines-0-quantity]", "10")
+    page.click("input[name=_save]")
+    # then: the save is refused in plain words, the page is read only, and nothing changed
+    error = page.wait_for_selector("ul.messagelist li.error").inner_text()
+    assert error == "Order O1 holds allocations for 120 units: release them first."
+    assert "holds allocations for 120 units" in page.locator("#held-notice").inner_text()
+    assert page.locator("input[name=lines-0-quantity]").count() == 0
+    assert o1.lines.get().quantity == 120
+    # when: the clerk releases it with the button on the page
+    page.click("#held-notice button[name=release]")
+    # then: the order is open again and its lines can be edited
+    assert "Released 2 allocation results (120 units)." in page.wait_for_selector("ul.messagelist li.success").inner_text()
+    assert page.locator("#held-notice").count() == 0
+    page.fill("input[name=lines-0-quantity]", "10")
+    page.click("input[name=_save]")
+    page.wait_for_selector("ul.messagelist li.success")
+    order = Order.objects.get(pk=o1.pk)
+    assert (order.status, order.lines.get().quantity) == (OrderStatus.OPEN, 10)

@@ -77,7 +77,8 @@ def test_the_database_refuses_to_delete_a_lot_that_has_allocation_results():
     item = ItemFactory(item_code="WIDGET")
     lot = LotFactory(reference="L1", item=item, quantity=10, received_on=date(2026, 1, 1))
     line = OrderLineFactory(item=item, quantity=4)
-    allocation_run(method="FIFO", orders=[line.order], as_of=date(2026, 1, 5))
+    allocation_run(method="FIFO", orders=[line.order], as_of=date(2026, 1, 6))  # the order's date (2026-01-06)
+    assert Lot.objects.get(pk=lot.pk).allocated_quantity == 4
     allocation_release(order=line.order)  # nothing allocated any more, but the history stays
     with pytest.raises(IntegrityError), transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("DELETE FROM stock_lot WHERE id = %s", [lot.pk])

@@ -1,4 +1,8 @@
-"""Create a believable demo data set (idempotent) and the demo admin login."""
+"""Create a believable demo data set (idempotent) and the demo admin login.
+
+Every row is written through the services, like any other door: the demo data obeys the rules
+the back office and the API do.
+"""
 from __future__ import annotations
 
 import random
@@ -10,8 +14,10 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
-from orders.models import Customer, Order, OrderLine, Payment, PaymentStatus
+from orders.models import Customer, Order, Payment, PaymentStatus
+from orders.services import customer_create, order_create, payment_create
 from stock.models import Item, Lot
+from stock.services import item_create, lot_create
 
 CATEGORIES = {
     "Beverages": ["Green tea", "Barley tea", "Cold brew coffee", "Mineral water", "Ramune soda", "Calpis"],
@@ -57,9 +63,10 @@ class Command(BaseCommand):
                 for n, name in enumerate(names, start=1):
                     code = f"{category[:3].upper()}-{n:02d}" + (f"-{copy}" if copy else "")
                     price = Decimal(rng.randrange(120, 4000)) / 10
-                    rows.append(Item(item_code=code, name=name, category=category, unit_price=price.quantize(Decimal("0.01"))))
-        Item.objects.bulk_create(rows, ignore_conflicts=True)
-        return list(Item.objects.filter(item_code__in=[r.item_code for r in rows]).order_by("id"))
+                    rows.append({"item_code": code, "name": name, "category": category,
+                                 "unit_price": price.quantize(Decimal("0.01"))})
+        _create_missing(Item, "item_code", rows, item_create)
+        return list(Item.objects.filter(item_code__in=[r["item_code"] for r in rows]).order_by("id"))
 
     def _lots(self, rng: random.Random, items: list[Item], today, size: int) -> None:
         rows = []
@@ -67,34 +74,33 @@ class Command(BaseCommand):
             base = (item.unit_price * Decimal("0.55")).quantize(Decimal("0.0001"))
             for n in range(1, 5):
                 cost = (base * Decimal(rng.randrange(90, 115)) / 100).quantize(Decimal("0.0001"))
-                lot = Lot(reference=f"{item.item_code}-L{n}", item=item, quantity=rng.randrange(20, 200) * 5,
-                          unit_cost=cost, received_on=today - timedelta(days=rng.randrange(5, 120)))
+                lot = {"reference": f"{item.item_code}-L{n}", "item": item, "quantity": rng.randrange(20, 200) * 5,
+                       "unit_cost": cost, "received_on": today - timedelta(days=rng.randrange(5, 120))}
                 if item.category in ("Beverages", "Snacks", "Noodles") and n <= 2:
-                    lot.expires_on = today + timedelta(days=rng.randrange(-10, 60))
+                    lot["expires_on"] = today + timedelta(days=rng.randrange(-10, 60))
                 rows.append(lot)
             if rng.random() < 0.4:
-                rows.append(Lot(reference=f"{item.item_code}-IN1", item=item, quantity=rng.randrange(10, 60) * 10,
-                                unit_cost=base, received_on=None, eta=today + timedelta(days=rng.randrange(3, 30)),
-                                note="Inbound from supplier"))
-        Lot.objects.bulk_create(rows, ignore_conflicts=True)
+                rows.append({"reference": f"{item.item_code}-IN1", "item": item, "quantity": rng.randrange(10, 60) * 10,
+                             "unit_cost": base, "received_on": None, "eta": today + timedelta(days=rng.randrange(3, 30)),
+                             "note": "Inbound from supplier"})
+        _create_missing(Lot, "reference", rows, lot_create)
 
     def _customers(self, size: int) -> list[Customer]:
         names = ["Sakura Mart", "Fuji Foods", "Tokyo Wholesale", "Osaka Trading", "Kyoto Deli", "Nagoya Supply",
                  "Sapporo Stores", "Kobe Kitchen", "Yokohama Retail", "Hiroshima Co-op", "Sendai Market",
                  "Fukuoka Foods"]
         rows = [
-            Customer(code=f"CUST-{n:03d}", name=name + (f" {copy + 1}" if copy else ""),
-                     email=f"orders{n}@example.jp", phone=f"03-5555-{n:04d}",
-                     credit_limit=Decimal(500000 + 100000 * (n % 5)), credit_period_days=30)
+            {"code": f"CUST-{n:03d}", "name": name + (f" {copy + 1}" if copy else ""),
+             "email": f"orders{n}@example.jp", "phone": f"03-5555-{n:04d}",
+             "credit_limit": Decimal(500000 + 100000 * (n % 5)), "credit_period_days": 30}
             for copy in range(size) for n, name in enumerate(names, start=1 + copy * len(names))
         ]
-        Customer.objects.bulk_create(rows, ignore_conflicts=True)
-        return list(Customer.objects.filter(code__in=[r.code for r in rows]).order_by("id"))
+        _create_missing(Customer, "code", rows, customer_create)
+        return list(Customer.objects.filter(code__in=[r["code"] for r in rows]).order_by("id"))
 
     def _payments(self, rng: random.Random, customers: list[Customer], today) -> None:
         if Payment.objects.filter(customer__in=customers).exists():
             return
-        rows = []
         for customer in customers:
             punctual = rng.random()
             for _ in range(rng.randrange(2, 12)):
@@ -104,31 +110,37 @@ class Command(BaseCommand):
                     late = rng.random() > punctual
                     paid = due + timedelta(days=rng.randrange(1, 20) if late else -rng.randrange(0, 10))
                     paid = min(paid, today)
-                rows.append(Payment(customer=customer, amount=Decimal(rng.randrange(10000, 300000)), due_date=due,
-                                    paid_on=paid, status=PaymentStatus.PAID if paid else PaymentStatus.PENDING))
-        Payment.objects.bulk_create(rows)
+                payment_create(customer=customer, amount=Decimal(rng.randrange(10000, 300000)), due_date=due,
+                               paid_on=paid, status=PaymentStatus.PAID if paid else PaymentStatus.PENDING)
 
     def _orders(self, rng: random.Random, items: list[Item], customers: list[Customer], today, size: int) -> int:
         numbers = [f"DEMO-{n:05d}" for n in range(1, 300 * size + 1)]
         existing = set(Order.objects.filter(order_number__in=numbers).values_list("order_number", flat=True))
-        new = [
-            Order(order_number=number, customer=rng.choice(customers) if rng.random() < 0.95 else None,
-                  order_date=today - timedelta(days=rng.randrange(0, 30)), priority=rng.choice([0, 0, 0, 1, 2, 5]))
-            for number in numbers if number not in existing
-        ]
-        Order.objects.bulk_create(new)
-        created = Order.objects.filter(order_number__in=[o.order_number for o in new])
-        lines = []
-        for order in created:
-            for item in rng.sample(items, rng.randrange(1, 5)):
-                lines.append(OrderLine(order=order, item=item, quantity=rng.randrange(1, 12) * 5, unit_price=item.unit_price))
-        OrderLine.objects.bulk_create(lines)
-        return len(new)
+        created = 0
+        for number in numbers:
+            customer = rng.choice(customers) if rng.random() < 0.95 else None
+            order_date = today - timedelta(days=rng.randrange(0, 30))
+            priority = rng.choice([0, 0, 0, 1, 2, 5])
+            lines = [{"item": item, "quantity": rng.randrange(1, 12) * 5, "unit_price": item.unit_price}
+                     for item in rng.sample(items, rng.randrange(1, 5))]
+            if number not in existing:  # the draws above happen either way, so a re-run makes the same data
+                order_create(order_number=number, customer=customer, order_date=order_date, priority=priority,
+                             lines=lines)
+                created += 1
+        return created
 
-    def _admin(self) -> None:
+    def _admin(self) -> None:  # Django's own user model, not the books
         user, created = get_user_model().objects.get_or_create(
             username=DEMO_USER, defaults={"is_staff": True, "is_superuser": True, "email": "admin@example.com"},
         )
         if created:
             user.set_password(DEMO_PASSWORD)
             user.save()
+
+
+def _create_missing(model, key: str, rows: list[dict], create) -> None:
+    """Create through `create` (a service) the rows whose `key` is not in the database yet."""
+    existing = set(model.objects.filter(**{f"{key}__in": [row[key] for row in rows]}).values_list(key, flat=True))
+    for row in rows:
+        if row[key] not in existing:
+            create(**row)
