@@ -119,7 +119,7 @@ class PeriodCloseView(StrictQueryParamsMixin, APIView):
     )
     def post(self, request, period: str) -> Response:
         dry_run = False
-        for data in (request.query_params, request.data if isinstance(request.data, dict) else {}):
+        for data in (request.query_params, request.data):  # a body that is not an object is a 400, never ignored
             params = PeriodCloseRequestSerializer(data=data)
             params.is_valid(raise_exception=True)
             dry_run = dry_run or params.validated_data["dry_run"]

@@ -11,15 +11,31 @@ from rest_framework.routers import APIRootView, DefaultRouter
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView, TokenVerifyView
 
+from inventory_alloc.strict import StrictQueryParamsMixin
+
 from allocation.views import AllocateView, AllocationResultViewSet, AllocationRunViewSet, PeriodCloseView
 from orders.views import CustomerViewSet, OrderViewSet, PaymentViewSet
 from stock.views import InventoryViewSet, ItemViewSet, LotViewSet
 
 
-class ApiRootView(APIRootView):
+class ApiRootView(StrictQueryParamsMixin, APIRootView):
     """The list of the API's collections (any signed-in user may read it)."""
 
     permission_classes = [IsAuthenticated]
+
+
+class PageView:
+    """The HTML documentation pages answer GET and HEAD only (OPTIONS has no page to render)."""
+
+    http_method_names = ["get", "head"]
+
+
+class SwaggerView(PageView, SpectacularSwaggerView):
+    pass
+
+
+class RedocView(PageView, SpectacularRedocView):
+    pass
 
 
 def with_slashless_twins(patterns: list) -> list:
@@ -60,8 +76,8 @@ urlpatterns = with_slashless_twins([
     re_path(r"^token/refresh/$", _throttled(TokenRefreshView), name="token_refresh"),
     re_path(r"^token/verify/$", _throttled(TokenVerifyView), name="token_verify"),
     re_path(r"^schema/$", SpectacularAPIView.as_view(permission_classes=[AllowAny]), name="schema"),
-    re_path(r"^docs/$", SpectacularSwaggerView.as_view(url_name="schema", permission_classes=[AllowAny]), name="docs"),
-    re_path(r"^redoc/$", SpectacularRedocView.as_view(url_name="schema", permission_classes=[AllowAny]), name="redoc"),
+    re_path(r"^docs/$", SwaggerView.as_view(url_name="schema", permission_classes=[AllowAny]), name="docs"),
+    re_path(r"^redoc/$", RedocView.as_view(url_name="schema", permission_classes=[AllowAny]), name="redoc"),
     re_path(r"^allocate/$", AllocateView.as_view(), name="allocate"),
     re_path(r"^periods/(?P<period>[0-9]{4}(?:-[0-9]{1,2})?)/close/$", PeriodCloseView.as_view(), name="period-close"),
     *router.urls,

@@ -61,9 +61,15 @@ def record_lock(instance: models.Model) -> models.Model:
 
 
 def record_apply(locked: models.Model, changes: dict) -> models.Model:
-    """Set `changes` on a locked row, validate it and save it."""
+    """Set `changes` on a locked row, validate it and save it; a row they do not change is not saved.
+
+    (So sending an object back unchanged leaves it as it was, `updated_at` included.)
+    """
+    before = {field.attname: getattr(locked, field.attname) for field in locked._meta.concrete_fields}
     for name, value in changes.items():
         setattr(locked, name, value)
+    if all(getattr(locked, attname) == value for attname, value in before.items()):
+        return locked
     locked.full_clean()
     locked.save()
     return locked

@@ -118,8 +118,8 @@ class OrderSerializer(StrictModelSerializer):
 def _from_flat_shape(data: dict) -> dict:
     """Return the original design's one-line order {"order_id", "item_code", "quantity"} in nested shape."""
     flat = {key: data[key] for key in ("item_code", "quantity", "unit_price", "lot") if key in data}
-    nested = {key: value for key, value in data.items() if key not in flat and key != "order_id"}
-    if "order_id" in data and "order_number" not in data:
-        nested["order_number"] = data["order_id"]
+    nested = {key: value for key, value in data.items() if key not in flat}
+    if "order_id" in nested and "order_number" not in nested:  # with both, order_id is refused as unknown
+        nested["order_number"] = nested.pop("order_id")
     nested["lines"] = [flat]
     return nested

@@ -82,9 +82,10 @@ def order_update(*, order: Order, lines: Sequence[dict] | None = None, user=None
     with transaction.atomic():
         locked = record_lock(order)
         refuse_change(locked)
+        stamp = locked.updated_at
         record_apply(locked, fields)
-        if lines is not None:
-            _save_lines(locked, lines, replace=True)
+        if lines is not None and _save_lines(locked, lines, replace=True) and locked.updated_at == stamp:
+            locked.save(update_fields=["updated_at"])  # its lines changed: so did the order
     return locked
 
 
@@ -142,8 +143,11 @@ def refuse_if_allocated(order: Order) -> None:
                        release=f"/api/v1/orders/{order.pk}/release/")
 
 
-def _save_lines(order: Order, lines: Sequence[dict], *, replace: bool) -> None:
-    """Validate the lines in memory, then change, add (one bulk insert) and, if `replace`, remove lines."""
+def _save_lines(order: Order, lines: Sequence[dict], *, replace: bool) -> bool:
+    """Validate the lines in memory, then change, add (one bulk insert) and, if `replace`, remove lines.
+
+    Return whether any line was added, changed or removed.
+    """
     existing = {line.pk: line for line in order.lines.all()} if (replace or any(d.get("id") for d in lines)) else {}
     with_history = set(order.allocation_results.values_list("order_line_id", flat=True)) if existing else set()
     new: list[OrderLine] = []
@@ -161,23 +165,26 @@ def _save_lines(order: Order, lines: Sequence[dict], *, replace: bool) -> None:
             raise InvalidInput(f"Line {line_id} is not a line of order {order.order_number}.", field="lines")
         if line_id in with_history and "item" in data and data["item"].pk != line.item_id:
             raise Conflict(f"Line {line_id} has allocation history; its item cannot change.", line=line_id)
+        before = (line.item_id, line.quantity, line.unit_price, line.lot_id)
         for name, value in data.items():
             setattr(line, name, value)
-        changed.append(_valid_line(line, index))
+        _valid_line(line, index)
+        if (line.item_id, line.quantity, line.unit_price, line.lot_id) != before:
+            changed.append(line)
         kept.add(line_id)
-    if replace:
-        removed = sorted(set(existing) - kept)
+    removed = sorted(set(existing) - kept) if replace else []
+    if removed:
         if blocked := sorted(set(removed) & with_history):
             raise Conflict(
                 f"Lines {', '.join(map(str, blocked))} have allocation history and cannot be removed; keep them by id.",
                 lines=blocked,
             )
-        if removed:
-            OrderLine.objects.filter(pk__in=removed).delete()
+        OrderLine.objects.filter(pk__in=removed).delete()
     if changed:
         OrderLine.objects.bulk_update(changed, ["item", "quantity", "unit_price", "lot"])
     if new:
         OrderLine.objects.bulk_create(new)
+    return bool(removed or changed or new)
 
 
 def _valid_line(line: OrderLine, index: int) -> OrderLine:
