@@ -34,7 +34,7 @@ sys.path.insert(0, str(ROOT))
 
 def _setup_django(url: str) -> None:
     os.environ["DATABASE_URL"] = url
-    os.environ.setdefault("DJANGO_SECRET_KEY", "bench-only-secret-key-0123456789-abcdefghijklmnop")
+    os.environ.setdefault("DJANGO_SECRET_KEY", "bench-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "inventory_alloc.settings")
     import django
 

@@ -92,6 +92,7 @@ def run(size: int, list_requests: int, allocations: int) -> dict:
         "DJANGO_SETTINGS_MODULE": "inventory_alloc.settings",
         "DJANGO_DEBUG": "0",
         "DJANGO_SECRET_KEY": secrets.token_urlsafe(48),
+        "DJANGO_SECURE": "0",  # runserver speaks plain HTTP on loopback
         "API_TOKEN_THROTTLE": "1000/min",
     }
     manage = [sys.executable, str(ROOT / "manage.py")]

@@ -13,15 +13,18 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
 
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
+# AWS sets AWS_LAMBDA_FUNCTION_NAME in every Lambda process; Zappa's handler sets STAGE (dev, production).
+ON_LAMBDA = bool(env.str("AWS_LAMBDA_FUNCTION_NAME", default=""))
 
-_INSECURE_KEYS = {"", "change-me", "insecure", "django-insecure"}
 SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="")
-if not SECRET_KEY or SECRET_KEY in _INSECURE_KEYS or SECRET_KEY.startswith("django-insecure"):
+_weak_key = len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5 or SECRET_KEY.startswith("django-insecure")
+if _weak_key:
     if not DEBUG:
         raise ImproperlyConfigured(
-            "DJANGO_SECRET_KEY must be set to a real secret when DJANGO_DEBUG is off."
+            "DJANGO_SECRET_KEY must be a real secret when DJANGO_DEBUG is off: at least 50 characters, not a "
+            "repetition of a few (python3 -c 'import secrets; print(secrets.token_urlsafe(50))')."
         )
-    SECRET_KEY = "django-insecure-local-development-only"
+    SECRET_KEY = SECRET_KEY or "django-insecure-local-development-only"
 
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
@@ -209,8 +212,6 @@ SPECTACULAR_SETTINGS = {
 
 # --- AWS Lambda ---------------------------------------------------------------
 # Zappa runs this app on AWS Lambda behind API Gateway (zappa_settings.json, docs/architecture.md).
-# AWS sets AWS_LAMBDA_FUNCTION_NAME in every Lambda process; Zappa's handler sets STAGE (dev, production).
-ON_LAMBDA = bool(env.str("AWS_LAMBDA_FUNCTION_NAME", default=""))
 # A run over more orders than this (all open orders count as their number) is queued and executed by an
 # asynchronous task: on Lambda another invocation (allocation.tasks), elsewhere in the same process.
 ALLOCATION_ASYNC_THRESHOLD = env.int("ALLOCATION_ASYNC_THRESHOLD", default=5000)
@@ -240,11 +241,20 @@ if ON_LAMBDA:
     # base path, or to "" when it maps the API at the root.
     FORCE_SCRIPT_NAME = env.str("DJANGO_SCRIPT_NAME", default=f"/{env.str('STAGE', default='')}").rstrip("/") or None
     STATIC_URL = f"{FORCE_SCRIPT_NAME or ''}/static/"
-    # Every request reaches Lambda over HTTPS (API Gateway answers on HTTPS only).
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# --- HTTPS ------------------------------------------------------------------------
+# Any deployment serves HTTPS only (on Lambda, API Gateway answers on HTTPS only): with DJANGO_SECURE on,
+# the default whenever DEBUG is off, plain HTTP is redirected, cookies are sent over HTTPS only and browsers
+# are told to use HTTPS (HSTS). Turn it off only for a local HTTP server with DEBUG off (the test suite does).
+SECURE = env.bool("DJANGO_SECURE", default=not DEBUG)
+if SECURE:
     SECURE_SSL_REDIRECT = True
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_HSTS_SECONDS = env.int("DJANGO_HSTS_SECONDS", default=31_536_000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", default=True)
     SECURE_HSTS_PRELOAD = env.bool("DJANGO_HSTS_PRELOAD", default=True)
+# Behind a proxy that terminates TLS (API Gateway, a load balancer), X-Forwarded-Proto says the request was
+# HTTPS. Trust the header only behind such a proxy, which sets it itself.
+if env.bool("DJANGO_PROXY_SSL_HEADER", default=ON_LAMBDA):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

@@ -2,6 +2,8 @@
 import os
 
 os.environ.setdefault("DJANGO_SECRET_KEY", "tests-only-secret-key-not-for-production-0123456789")
+# The test client speaks plain HTTP: no HTTPS redirect or secure-only cookies (a deployment keeps them on).
+os.environ.setdefault("DJANGO_SECURE", "0")
 
 from inventory_alloc.settings import *  # noqa: E402,F403
 

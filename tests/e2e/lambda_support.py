@@ -61,8 +61,9 @@ def settings_on_lambda(stage: str = STAGE, **extra_env: str) -> dict:
         "import json, inventory_alloc.settings as s; "
         f"print(json.dumps({{name: getattr(s, name, None) for name in {LAMBDA_SETTINGS!r}}}))"
     )
+    local = {name: value for name, value in os.environ.items() if name != "DJANGO_SECURE"}  # the test suite's own
     env = {
-        **os.environ, **stage_environment(stage), "DJANGO_SECRET_KEY": "lambda-settings-probe-" + "k" * 40,
+        **local, **stage_environment(stage), "DJANGO_SECRET_KEY": "lambda-settings-probe-" + "k" * 40,
         "DATABASE_URL": "postgres://probe:probe@rds.invalid:5432/probe", **extra_env,
     }
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True)

@@ -36,13 +36,21 @@ def test_check_deploy_is_clean_with_the_production_stage_settings():
     assert "System check identified no issues (0 silenced)." in result.stdout
 
 
-def test_check_deploy_warns_off_lambda_so_the_lambda_block_is_what_makes_it_clean():
-    env = {"DJANGO_SECRET_KEY": STRONG_KEY}
+def test_check_deploy_is_clean_off_lambda_too_with_debug_off():
+    # any HTTPS deployment (a container, a VM) gets HSTS, the SSL redirect and secure cookies by default
+    result = manage("check", "--deploy", "--fail-level", "WARNING", env={"DJANGO_SECRET_KEY": STRONG_KEY})
+
+    assert result.returncode == 0, result.stderr
+    assert "System check identified no issues (0 silenced)." in result.stdout
+
+
+def test_check_deploy_warns_when_https_is_switched_off():
+    env = {"DJANGO_SECRET_KEY": STRONG_KEY, "DJANGO_SECURE": "0"}
 
     result = manage("check", "--deploy", "--fail-level", "WARNING", env=env)
 
     assert result.returncode != 0
-    assert "security.W004" in result.stderr and "security.W012" in result.stderr
+    assert "security.W004" in result.stderr and "security.W008" in result.stderr and "security.W012" in result.stderr
 
 
 def test_on_lambda_a_sqlite_database_in_the_package_folder_refuses_to_start():

@@ -21,10 +21,20 @@ def _start(env: dict) -> subprocess.CompletedProcess:
     )
 
 
+STRONG = "Xv7#pQ2!mR9$kT4%wZ1^nB6&hL3*cF8(dJ5)sG0-yU2_eA7+qM"  # 50 characters
+
+
 def test_the_app_refuses_to_start_without_a_secret_key_when_debug_is_off():
     result = _start({"DJANGO_DEBUG": "0"})
     assert result.returncode != 0
-    assert "DJANGO_SECRET_KEY must be set" in result.stderr
+    assert "DJANGO_SECRET_KEY must be a real secret when DJANGO_DEBUG is off" in result.stderr
+
+
+@pytest.mark.parametrize("key", [STRONG[:49], "ab" * 40, "django-insecure-" + STRONG])
+def test_the_app_refuses_a_short_or_repetitive_key_when_debug_is_off(key):
+    result = _start({"DJANGO_DEBUG": "0", "DJANGO_SECRET_KEY": key})
+    assert result.returncode != 0
+    assert "at least 50 characters" in result.stderr
 
 
 def test_the_app_refuses_the_insecure_placeholder_key_when_debug_is_off():
@@ -33,7 +43,7 @@ def test_the_app_refuses_the_insecure_placeholder_key_when_debug_is_off():
 
 
 def test_the_app_starts_with_a_real_secret_key_or_in_debug():
-    assert _start({"DJANGO_DEBUG": "0", "DJANGO_SECRET_KEY": "x" * 50}).returncode == 0
+    assert _start({"DJANGO_DEBUG": "0", "DJANGO_SECRET_KEY": STRONG}).returncode == 0
     assert _start({"DJANGO_DEBUG": "1"}).returncode == 0
 
 
