@@ -3,11 +3,11 @@ from django.core.paginator import Paginator
 from django.urls import path
 from django.utils.translation import gettext_lazy as _
 from import_export.admin import ExportMixin
-from import_export.formats.base_formats import CSV, XLSX
 
 from allocation import admin_views
 from allocation.models import AllocationResult, AllocationRun, ClosedPeriod
 from allocation.resources import AllocationResultResource, AllocationRunResource
+from inventory_alloc.admin_base import EXPORT_FORMATS
 
 RUN_PAGE_ROWS = 100  # outcomes and results per page on a run's page
 
@@ -26,7 +26,7 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 
 class ExportPermission:
-    export_formats = [CSV, XLSX]
+    export_formats = EXPORT_FORMATS
 
     def has_export_permission(self, request) -> bool:
         return self.has_view_permission(request)

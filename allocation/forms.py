@@ -8,6 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from allocation.models import Method, Policy
+from inventory_alloc.dates import SANE_DATE
 
 
 class AllocateForm(forms.Form):
@@ -16,7 +17,7 @@ class AllocateForm(forms.Form):
     method = forms.ChoiceField(label=_("Method"), choices=Method.choices, initial=Method.FIFO)
     policy = forms.ChoiceField(label=_("Policy"), choices=Policy.choices, initial=Policy.ORDER_DATE)
     as_of = forms.DateField(
-        label=_("As of"), required=False, widget=forms.DateInput(attrs={"type": "date"}),
+        label=_("As of"), required=False, widget=forms.DateInput(attrs={"type": "date"}), validators=SANE_DATE,
         help_text=_("The allocation date; empty means today. It cannot be in the future."),
     )
     allow_partial = forms.BooleanField(

@@ -16,6 +16,7 @@ from allocation.domain import InvalidInput, PeriodClosed, PeriodNotEnded, amount
 from allocation.history import periodic_average
 from allocation.models import AllocationResult, ClosedPeriod, Method
 from allocation.selectors import item_histories, period_start_function
+from inventory_alloc.dates import EARLIEST, LATEST, OUT_OF_RANGE
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,8 +54,10 @@ def parse_period(period: str | date) -> tuple[str, date, date]:
             expected = "YYYY" if by_year else "YYYY-MM"
             raise InvalidInput(f'"{text}" is not a period; write it as {expected}.', field="period")
         year, month = int(match.group(1)), int(match.group(2) or 1)
-        if not 1 <= month <= 12 or year < 1:
+        if not 1 <= month <= 12:
             raise InvalidInput(f'"{text}" is not a period.', field="period")
+        if not EARLIEST.year <= year <= LATEST.year:
+            raise InvalidInput(f'"{text}": {OUT_OF_RANGE}', field="period")
         start = date(year, month, 1)
     if by_year:
         return f"{start:%Y}", start, date(start.year, 12, 31)

@@ -4,6 +4,7 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from allocation.models import AllocationResult, AllocationRun, Method, Policy
+from inventory_alloc.dates import SANE_DATE
 from inventory_alloc.strict import StrictSerializer
 from orders.models import Order
 from stock.models import Item, Lot
@@ -15,7 +16,8 @@ class AllocateRequestSerializer(StrictSerializer):
         child=serializers.IntegerField(min_value=1, max_value=2**62), required=False, allow_null=True,
         help_text="Order ids to allocate; default: every open order.",
     )
-    as_of = serializers.DateField(required=False, allow_null=True, help_text="Allocation date (default today).")
+    as_of = serializers.DateField(required=False, allow_null=True, validators=SANE_DATE,
+                                  help_text="Allocation date (default today), from 2000-01-01 to 2100-12-31.")
     policy = serializers.ChoiceField(choices=Policy.choices, default=Policy.ORDER_DATE)
     allow_partial = serializers.BooleanField(default=True)
     allow_inbound = serializers.BooleanField(default=True)

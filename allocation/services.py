@@ -40,6 +40,7 @@ from allocation.models import AllocationRun, Method, Policy, RunStatus
 from allocation.periods import PeriodCloseReport, period_close  # noqa: F401  (services of this module)
 from allocation.releases import ReleaseReport, allocation_release, order_cancel, order_statuses_refresh  # noqa: F401
 from allocation.selectors import batch_size, closed_period_covering, item_costs, period_start_function
+from inventory_alloc.dates import OUT_OF_RANGE, is_sane
 from orders.models import OrderStatus
 from orders.selectors import customer_history_parts, open_quantity_coverage, weighted_score
 from stock.models import Item
@@ -62,6 +63,8 @@ def _check_parameters(method: str, policy: str, as_of: date, *, books: bool) -> 
         raise InvalidInput(f'"{policy}" is not a policy; use one of {", ".join(Policy.values)}.', field="policy")
     if as_of > timezone.localdate():
         raise InvalidInput("The allocation date cannot be in the future.", field="as_of")
+    if not is_sane(as_of):
+        raise InvalidInput(OUT_OF_RANGE, field="as_of")
     if books:  # a run checks again under lock when it executes; a queued run should fail now
         _refuse_closed_books(as_of, lock=False)
 

@@ -19,7 +19,7 @@ from django.db import transaction
 from django.utils import timezone
 from zappa.asynchronous import task
 
-from allocation import loads
+from allocation import loads, writes
 from allocation.domain import Conflict
 from allocation.models import AllocationRun, RunStatus
 from allocation.services import allocation_run, allocation_run_prepare, allocation_run_queued
@@ -71,7 +71,8 @@ def allocation_run_execute(run_id: int) -> dict:
     retry it; a run that is no longer queued (a retried invocation) is left as it is.
     """
     try:
-        allocation_run_queued(run_id=run_id)
+        with writes.long_statements():
+            allocation_run_queued(run_id=run_id)
     except Conflict:
         logger.warning("Allocation run %s was not queued any more; left as it is", run_id)
     except Exception:
@@ -84,6 +85,7 @@ def allocation_run_execute(run_id: int) -> dict:
 
 def nightly_allocation(event: dict | None = None, context=None) -> dict:
     """Allocate every open order with ALLOCATION_NIGHTLY_METHOD (the nightly scheduled event)."""
-    run = allocation_run_start(method=settings.ALLOCATION_NIGHTLY_METHOD)
+    with writes.long_statements():
+        run = allocation_run_start(method=settings.ALLOCATION_NIGHTLY_METHOD)
     logger.info("Nightly allocation: run %s is %s", run.pk, run.status)
     return {"run": run.pk, "status": run.status}

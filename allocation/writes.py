@@ -9,17 +9,19 @@ for lots. Everything else stays ORM.
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import io
 import json
 import sqlite3
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import connection
+from django.db import DatabaseError, connection
 
 from allocation.domain import Pick
 from allocation.models import AllocationResult, AllocationRun
@@ -279,6 +281,27 @@ def lock_closed_books(*, exclusive: bool) -> None:
     if is_postgres():
         with connection.cursor() as cursor:
             cursor.execute(f"SELECT pg_advisory_xact_lock{'' if exclusive else '_shared'}(%s)", [_BOOKS_LOCK])
+
+
+@contextmanager
+def long_statements(seconds: int | None = None) -> Iterator[None]:
+    """Let this connection's statements run up to `seconds` (default ALLOCATION_RUN_TIMEOUT), then restore its limit.
+
+    Requests keep the short statement_timeout of the settings (inside API Gateway's 29 s); a queued run on
+    the worker and the management commands do long work on purpose. PostgreSQL only.
+    """
+    if not is_postgres():
+        yield
+        return
+    limit = int((seconds or settings.ALLOCATION_RUN_TIMEOUT) * 1000)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SET statement_timeout = {limit}")
+    try:
+        yield
+    finally:
+        if connection.connection is not None and not connection.needs_rollback:
+            with contextlib.suppress(DatabaseError), connection.cursor() as cursor:
+                cursor.execute("RESET statement_timeout")
 
 
 def batch_size() -> int:

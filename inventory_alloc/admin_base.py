@@ -19,11 +19,52 @@ from django.db import models, transaction
 from django.http import HttpResponseRedirect
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
+from import_export.formats import base_formats
 
 from allocation.domain import DomainError
 from inventory_alloc.records import Writes
 
 REFUSALS = (DomainError, ValidationError)
+
+# --- exports that a spreadsheet cannot turn against its reader -------------------------------------------
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")
+
+
+def neutralised(cell: object) -> object:
+    """Return a text cell that a spreadsheet would read as a formula with a leading apostrophe (OWASP's advice).
+
+    `=HYPERLINK(...)`, `+1+cmd|...`, `@SUM(...)` and cells opening with a tab or a line break become plain
+    text; numbers, including negative ones written as text, stay as they are.
+    """
+    if not isinstance(cell, str) or not cell.startswith(FORMULA_STARTS):
+        return cell
+    if cell[0] in "+-":
+        try:
+            float(cell)
+            return cell
+        except ValueError:
+            pass
+    return "'" + cell
+
+
+class FormulaSafe:
+    """An export format that neutralises formulas in every text cell (IMPORT_EXPORT_ESCAPE_FORMULAE_ON_EXPORT)."""
+
+    def _escape_formulae(self, dataset) -> None:
+        for _row in range(len(dataset)):
+            dataset.append([neutralised(cell) for cell in dataset.lpop()])
+
+
+class CSV(FormulaSafe, base_formats.CSV):
+    pass
+
+
+class XLSX(FormulaSafe, base_formats.XLSX):
+    pass
+
+
+EXPORT_FORMATS = [CSV, XLSX]
 
 
 def refusal_text(error: Exception) -> str:

@@ -8,12 +8,10 @@ from django.urls import re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.routers import APIRootView, DefaultRouter
-from rest_framework.throttling import ScopedRateThrottle
-from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView, TokenVerifyView
-
-from inventory_alloc.strict import StrictQueryParamsMixin
 
 from allocation.views import AllocateView, AllocationResultViewSet, AllocationRunViewSet, PeriodCloseView
+from inventory_alloc.strict import StrictQueryParamsMixin
+from inventory_alloc.tokens import LoginView, RefreshView, VerifyView
 from orders.views import CustomerViewSet, OrderViewSet, PaymentViewSet
 from stock.views import InventoryViewSet, ItemViewSet, LotViewSet
 
@@ -65,16 +63,10 @@ router.register("allocation-results", AllocationResultViewSet, basename="allocat
 router.register("allocation-runs", AllocationRunViewSet, basename="allocationrun")
 
 
-def _throttled(view):
-    """Return a token view limited by the `token` throttle scope (API_TOKEN_THROTTLE, per client IP)."""
-    limited = type(view.__name__, (view,), {"throttle_classes": [ScopedRateThrottle], "throttle_scope": "token"})
-    return limited.as_view()
-
-
 urlpatterns = with_slashless_twins([
-    re_path(r"^token/$", _throttled(TokenObtainPairView), name="token_obtain_pair"),
-    re_path(r"^token/refresh/$", _throttled(TokenRefreshView), name="token_refresh"),
-    re_path(r"^token/verify/$", _throttled(TokenVerifyView), name="token_verify"),
+    re_path(r"^token/$", LoginView.as_view(), name="token_obtain_pair"),
+    re_path(r"^token/refresh/$", RefreshView.as_view(), name="token_refresh"),
+    re_path(r"^token/verify/$", VerifyView.as_view(), name="token_verify"),
     re_path(r"^schema/$", SpectacularAPIView.as_view(permission_classes=[AllowAny]), name="schema"),
     re_path(r"^docs/$", SwaggerView.as_view(url_name="schema", permission_classes=[AllowAny]), name="docs"),
     re_path(r"^redoc/$", RedocView.as_view(url_name="schema", permission_classes=[AllowAny]), name="redoc"),

@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    "rest_framework_simplejwt.token_blacklist",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -47,6 +48,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "inventory_alloc.log.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -86,6 +88,15 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # Client-side cursors for QuerySet.iterator(): a server-side cursor costs a DECLARE,
     # FETCHes and a CLOSE per query, and breaks behind RDS Proxy or PgBouncer pooling.
     DATABASES["default"].setdefault("DISABLE_SERVER_SIDE_CURSORS", True)
+    # No request waits without limit: a lock held elsewhere is waited for at most DJANGO_DB_LOCK_TIMEOUT ms
+    # (then 409 "busy"), a statement runs at most DJANGO_DB_STATEMENT_TIMEOUT ms (then 503), both inside
+    # API Gateway's 29 s. Long work (a queued run on the worker, the commands) lifts the statement limit
+    # for itself (allocation.writes.long_statements).
+    DB_LOCK_TIMEOUT_MS = env.int("DJANGO_DB_LOCK_TIMEOUT", default=10_000)
+    DB_STATEMENT_TIMEOUT_MS = env.int("DJANGO_DB_STATEMENT_TIMEOUT", default=25_000)
+    _options = DATABASES["default"].setdefault("OPTIONS", {})
+    _options["options"] = (f"{_options.get('options', '')} -c lock_timeout={DB_LOCK_TIMEOUT_MS} "
+                           f"-c statement_timeout={DB_STATEMENT_TIMEOUT_MS}").strip()
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Wait for a writer instead of failing at once with "database is locked"; take the
     # write lock when a transaction begins (no lock upgrade deadlocks between runs);
@@ -124,6 +135,24 @@ WHITENOISE_USE_FINDERS = env.bool("WHITENOISE_USE_FINDERS", default=True)
 
 LOGIN_URL = "admin:login"
 
+# --- Logging ----------------------------------------------------------------------
+# One JSON line per record on stderr, each with the request's id (inventory_alloc.log); on Lambda CloudWatch
+# keeps stderr. Errors (a 500, a failed run) carry their traceback; DJANGO_LOG_LEVEL sets the threshold.
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"request_id": {"()": "inventory_alloc.log.RequestIdFilter"}},
+    "formatters": {"json": {"()": "inventory_alloc.log.JsonFormatter"}},
+    "handlers": {
+        "stderr": {"class": "logging.StreamHandler", "stream": "ext://sys.stderr", "formatter": "json",
+                   "filters": ["request_id"]},
+    },
+    "root": {"handlers": ["stderr"], "level": env.str("DJANGO_LOG_LEVEL", default="INFO")},
+    "loggers": {
+        "django": {"handlers": ["stderr"], "level": env.str("DJANGO_LOG_LEVEL", default="INFO"), "propagate": False},
+    },
+}
+
 # --- Allocation -------------------------------------------------------------
 # Weights of the customer score (percent; they should add up to 100).
 ALLOCATION_SCORE_WEIGHTS = {
@@ -149,6 +178,11 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["allocation.permissions.ModelPermissions"],
     "DEFAULT_PAGINATION_CLASS": "inventory_alloc.pagination.PageNumberPagination",
+    "DEFAULT_PARSER_CLASSES": [
+        "inventory_alloc.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "PAGE_SIZE": env.int("API_PAGE_SIZE", default=50),
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
@@ -159,8 +193,10 @@ REST_FRAMEWORK = {
     # Errors of nested lists keyed by index: {"lines": {"1": {"lot": ["..."]}}}.
     "LIST_SERIALIZER_ERRORS_AS_DICT": True,
     "DEFAULT_THROTTLE_RATES": {"token": env.str("API_TOKEN_THROTTLE", default="10/min")},
-    # Behind API Gateway / a load balancer, how many proxies to trust in X-Forwarded-For (throttle by client IP).
-    "NUM_PROXIES": env.int("API_NUM_PROXIES", default=None),
+    # How many proxies of yours stand in front of the app and append to X-Forwarded-For. 0 (default): the
+    # throttle keys on the socket's address (on Lambda the client address API Gateway saw, which Zappa's
+    # handler puts in REMOTE_ADDR), never on a header the client writes.
+    "NUM_PROXIES": env.int("API_NUM_PROXIES", default=0),
 }
 # The token throttle counts in this cache, and on Lambda the import preview keeps its file there.
 # Local memory needs no server but is per process; on Lambda (many containers) the default is a
@@ -171,6 +207,10 @@ CACHES = {
         default="dbcache://django_cache" if env.str("AWS_LAMBDA_FUNCTION_NAME", default="") else "locmemcache://inventory-alloc",
     ),
 }
+# Exports never hand a spreadsheet a live formula (`=HYPERLINK(...)` in a name becomes text, see
+# inventory_alloc.admin_base.neutralised), nor fail on a control character in a text.
+IMPORT_EXPORT_ESCAPE_FORMULAE_ON_EXPORT = True
+IMPORT_EXPORT_ESCAPE_ILLEGAL_CHARS_ON_EXPORT = True
 if CACHES["default"]["BACKEND"] == "django.core.cache.backends.db.DatabaseCache":
     # The import's preview and confirm are two requests, maybe in two containers: keep the file in the cache.
     IMPORT_EXPORT_TMP_STORAGE_CLASS = "import_export.tmp_storages.CacheStorage"
@@ -181,6 +221,11 @@ SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": _timedelta(minutes=env.int("JWT_ACCESS_MINUTES", default=30)),
     "REFRESH_TOKEN_LIFETIME": _timedelta(days=env.int("JWT_REFRESH_DAYS", default=1)),
     "AUTH_HEADER_TYPES": ("Bearer",),
+    # A token dies with the password it was issued under (a hash of the password hash is a claim), and a
+    # refresh token is spent when used: the answer carries a new one and the old one is blacklisted.
+    "CHECK_REVOKE_TOKEN": True,
+    "ROTATE_REFRESH_TOKENS": True,
+    "BLACKLIST_AFTER_ROTATION": True,
 }
 # External identity provider (e.g. AWS Cognito): verify RS256 bearer tokens against its JWKS.
 JWT_JWKS_URL = env.str("JWT_JWKS_URL", default="")
@@ -215,6 +260,9 @@ SPECTACULAR_SETTINGS = {
 # A run over more orders than this (all open orders count as their number) is queued and executed by an
 # asynchronous task: on Lambda another invocation (allocation.tasks), elsewhere in the same process.
 ALLOCATION_ASYNC_THRESHOLD = env.int("ALLOCATION_ASYNC_THRESHOLD", default=5000)
+# A run that has not finished this many seconds after it started is taken for dead (its process was
+# killed: a Lambda timeout, out of memory) and marked failed; the worker function's timeout is 900 s.
+ALLOCATION_RUN_TIMEOUT = env.int("ALLOCATION_RUN_TIMEOUT", default=960)
 # The method of the nightly run over every open order (zappa_settings.json "events").
 ALLOCATION_NIGHTLY_METHOD = env.str("ALLOCATION_NIGHTLY_METHOD", default="FIFO")
 # The Lambda function that executes queued runs (a worker stage with a long timeout); empty: this function.

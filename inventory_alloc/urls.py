@@ -13,5 +13,7 @@ urlpatterns = [
 ]
 
 # JSON instead of HTML pages for /api/ paths (used when DEBUG is off).
+handler400 = "inventory_alloc.exceptions.bad_request"
+handler403 = "inventory_alloc.exceptions.permission_denied"
 handler404 = "inventory_alloc.exceptions.page_not_found"
 handler500 = "inventory_alloc.exceptions.server_error"

@@ -8,6 +8,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from inventory_alloc.dates import SANE_DATE
 from stock.models import Item, Lot
 
 CENTS = Decimal("0.01")
@@ -68,7 +69,7 @@ class Order(models.Model):
         Customer, on_delete=models.PROTECT, null=True, blank=True, related_name="orders",
         verbose_name=_("customer"),
     )
-    order_date = models.DateField(_("order date"), default=timezone.localdate)
+    order_date = models.DateField(_("order date"), default=timezone.localdate, validators=SANE_DATE)
     priority = models.IntegerField(_("priority"), default=0, help_text=_("Higher is served first."))
     # Derived from the lines' active allocations; kept by the allocation services.
     status = models.CharField(
@@ -140,8 +141,8 @@ class PaymentStatus(models.TextChoices):
 class Payment(models.Model):
     customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="payments", verbose_name=_("customer"))
     amount = models.DecimalField(_("amount"), max_digits=14, decimal_places=2)
-    due_date = models.DateField(_("due date"))
-    paid_on = models.DateField(_("paid on"), null=True, blank=True)
+    due_date = models.DateField(_("due date"), validators=SANE_DATE)
+    paid_on = models.DateField(_("paid on"), null=True, blank=True, validators=SANE_DATE)
     status = models.CharField(_("status"), max_length=16, choices=PaymentStatus.choices, default=PaymentStatus.PENDING)
 
     class Meta:

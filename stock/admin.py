@@ -6,11 +6,10 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from import_export.admin import ImportExportModelAdmin
-from import_export.formats.base_formats import CSV, XLSX
 
 from allocation.resources import ItemResource, LotResource
 from allocation.selectors import lot_holders
-from inventory_alloc.admin_base import ServiceModelAdmin
+from inventory_alloc.admin_base import EXPORT_FORMATS, ServiceModelAdmin
 from stock.models import Item, Lot
 from stock.services import ITEM_WRITES, LOT_WRITES
 
@@ -20,8 +19,8 @@ HOLDERS_SHOWN = 100
 class ImportExportPermissions:
     """CSV and Excel only; import needs add and change rights on the model, export needs view rights."""
 
-    import_formats = [CSV, XLSX]
-    export_formats = [CSV, XLSX]
+    import_formats = EXPORT_FORMATS
+    export_formats = EXPORT_FORMATS
 
     def has_import_permission(self, request) -> bool:
         return self.has_add_permission(request) and self.has_change_permission(request)

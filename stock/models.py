@@ -5,6 +5,8 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
+from inventory_alloc.dates import SANE_DATE
+
 
 class Item(models.Model):
     item_code = models.CharField(_("item code"), max_length=64, unique=True)
@@ -50,9 +52,10 @@ class Lot(models.Model):
     item = models.ForeignKey(Item, on_delete=models.PROTECT, related_name="lots", verbose_name=_("item"))
     quantity = models.PositiveIntegerField(_("quantity"), help_text=_("Units received or expected."))
     unit_cost = models.DecimalField(_("unit cost"), max_digits=18, decimal_places=4)
-    received_on = models.DateField(_("received on"), null=True, blank=True)
-    eta = models.DateField(_("ETA"), null=True, blank=True, help_text=_("Expected arrival, for lots not received yet."))
-    expires_on = models.DateField(_("expires on"), null=True, blank=True)
+    received_on = models.DateField(_("received on"), null=True, blank=True, validators=SANE_DATE)
+    eta = models.DateField(_("ETA"), null=True, blank=True, help_text=_("Expected arrival, for lots not received yet."),
+                           validators=SANE_DATE)
+    expires_on = models.DateField(_("expires on"), null=True, blank=True, validators=SANE_DATE)
     note = models.TextField(_("note"), blank=True)
     # Maintained by the allocation services only; the CHECK below makes the
     # database itself refuse any oversell.

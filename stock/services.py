@@ -63,8 +63,15 @@ def lot_update(*, lot: Lot, user=None, **changes: object) -> Lot:
         if quantity is not None and int(quantity) < locked.allocated_quantity:
             raise LotOverAllocated(locked.reference, locked.allocated_quantity, lot_holders(locked.pk))
         new_item = changes.get("item_id", getattr(changes.get("item"), "pk", locked.item_id))
-        if new_item != locked.item_id and locked.allocation_results.exists():
-            raise Conflict(f"Lot {locked.reference} has allocations; its item cannot change.", lot=locked.reference)
+        if new_item != locked.item_id:
+            if locked.allocation_results.exists():
+                raise Conflict(f"Lot {locked.reference} has allocations; its item cannot change.", lot=locked.reference)
+            naming = sorted(set(locked.named_by_lines.values_list("order__order_number", flat=True)))
+            if naming:
+                raise Conflict(
+                    f"Lot {locked.reference} is named on lines of orders {', '.join(naming[:20])}; its item cannot "
+                    "change (a line may only name a lot of its own item).", lot=locked.reference, orders=naming,
+                )
         return record_apply(locked, changes)
 
 

@@ -68,7 +68,7 @@ def test_a_list_body_where_an_object_is_expected_is_a_400(allocator):
     assert allocator.post(f"{API}allocate/", [1, 2], format="json").status_code == 400
     assert allocator.post(f"{API}items/", [1, 2], format="json").status_code == 400
     assert allocator.post(f"{API}orders/", [1, 2], format="json").status_code == 400
-    assert allocator.post(f"{API}periods/2026-01/close/", [1, 2], format="json").status_code == 201
+    assert allocator.post(f"{API}periods/2026-01/close/", [1, 2], format="json").status_code == 400
 
 
 def test_huge_numbers_are_a_400_not_a_500(clerk):

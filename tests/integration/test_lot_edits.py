@@ -88,3 +88,32 @@ def test_growing_a_lot_gives_more_to_the_next_run(allocated, books_balance):
     assert [(p.lot_id, p.quantity) for p in report.picks] == [(allocated["lots"]["L1"].pk, 10)]
     assert Lot.objects.get(reference="L1").allocated_quantity == 110
     books_balance()
+
+
+def test_a_lot_named_on_order_lines_cannot_change_item_and_the_refusal_names_the_orders(widget_example):
+    # given: O3 names L4 for specific identification; nothing is allocated from L4
+    from tests.factories import order_with_lines
+
+    l4 = widget_example["lots"]["L4"]
+    order_with_lines("O3", date(2026, 1, 22), (widget_example["item"], 5, l4))
+    # when / then
+    with pytest.raises(Conflict) as refused:
+        lot_update(lot=l4, item=ItemFactory(item_code="GADGET"))
+    assert refused.value.data["orders"] == ["O3"]
+    assert "orders O3" in refused.value.message
+    assert Lot.objects.get(reference="L4").item.item_code == "WIDGET"
+
+
+def test_the_api_answers_409_naming_the_orders_when_a_named_lot_would_change_item(widget_example):
+    from tests.api_support import API, client_for, user_in
+    from tests.factories import order_with_lines
+
+    l4 = widget_example["lots"]["L4"]
+    order_with_lines("O3", date(2026, 1, 22), (widget_example["item"], 5, l4))
+    ItemFactory(item_code="GADGET")
+
+    response = client_for(user_in("clerk")).patch(f"{API}lots/{l4.pk}/", {"item_code": "GADGET"}, format="json")
+
+    assert response.status_code == 409
+    assert response.json()["orders"] == ["O3"]
+    assert Lot.objects.get(reference="L4").item.item_code == "WIDGET"

@@ -10,6 +10,7 @@ from allocation.domain import DomainError
 from allocation.management.commands._common import command_error, dump
 from allocation.models import Method, Policy
 from allocation.services import allocation_run
+from allocation.writes import long_statements
 
 
 def _orders(text: str) -> list[int]:
@@ -42,11 +43,13 @@ class Command(BaseCommand):
     def handle(self, *args, **options) -> None:
         bar = self._progress_bar(options)
         try:
-            report = allocation_run(
-                method=options["method"], orders=options["orders"], as_of=options["as_of"], policy=options["policy"],
-                allow_partial=not options["no_partial"], allow_inbound=not options["no_inbound"],
-                dry_run=options["dry_run"], progress=bar.update if bar else None,
-            )
+            with long_statements():
+                report = allocation_run(
+                    method=options["method"], orders=options["orders"], as_of=options["as_of"],
+                    policy=options["policy"], allow_partial=not options["no_partial"],
+                    allow_inbound=not options["no_inbound"], dry_run=options["dry_run"],
+                    progress=bar.update if bar else None,
+                )
         except DomainError as error:
             raise command_error(error)
         finally:

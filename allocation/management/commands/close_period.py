@@ -4,6 +4,7 @@ from django.core.management.base import BaseCommand
 from allocation.domain import DomainError
 from allocation.management.commands._common import command_error
 from allocation.services import period_close
+from allocation.writes import long_statements
 
 
 class Command(BaseCommand):
@@ -15,7 +16,8 @@ class Command(BaseCommand):
 
     def handle(self, *args, period: str, dry_run: bool, **options) -> None:
         try:
-            report = period_close(period=period, dry_run=dry_run)
+            with long_statements():
+                report = period_close(period=period, dry_run=dry_run)
         except DomainError as error:
             raise command_error(error)
         verb = "Would re-cost" if dry_run else "Closed"
