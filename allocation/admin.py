@@ -5,8 +5,9 @@ from django.utils.translation import gettext_lazy as _
 from import_export.admin import ExportMixin
 
 from allocation import admin_views
-from allocation.models import AllocationResult, AllocationRun, ClosedPeriod
+from allocation.models import SHORT_STATUSES, AllocationResult, AllocationRun, ClosedPeriod, RunOutcome, RunStatus
 from allocation.resources import AllocationResultResource, AllocationRunResource
+from allocation.services import allocation_runs_expire
 from inventory_alloc.admin_base import EXPORT_FORMATS
 
 RUN_PAGE_ROWS = 100  # outcomes and results per page on a run's page
@@ -57,25 +58,37 @@ class AllocationRunAdmin(ExportPermission, ExportMixin, ReadOnlyAdmin):
     readonly_fields = ("orders_requested",)
 
     def get_queryset(self, request):
-        # The outcomes list holds one entry per order: only the run's own page reads it.
-        return super().get_queryset(request).defer("outcomes", "requested_orders")
+        # The ids asked for may be 200,000 of them: nothing on these pages reads them.
+        return super().get_queryset(request).defer("requested_orders")
 
     @admin.display(description=_("orders requested"))
     def orders_requested(self, run: AllocationRun) -> str:
-        requested = run.requested_orders
-        return _("all open orders") if requested is None else str(len(requested))
+        return _("all open orders") if run.requested_count is None else str(run.requested_count)
+
+    def get_urls(self):
+        retry = self.admin_site.admin_view(lambda request, object_id: admin_views.run_retry_view(self, request, object_id))
+        return [path("<path:object_id>/retry/", retry, name="allocation_allocationrun_retry")] + super().get_urls()
+
+    def changelist_view(self, request, extra_context=None):
+        allocation_runs_expire()  # a run whose process died shows as failed, not running forever
+        return super().changelist_view(request, extra_context)
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
-        run = AllocationRun.objects.filter(pk=object_id).only("id", "outcomes").first()
+        allocation_runs_expire()
         extra = dict(extra_context or {})
+        run = AllocationRun.objects.filter(pk=object_id).only("id", "status").first()
         if run is not None:
-            outcomes = Paginator(run.outcomes, RUN_PAGE_ROWS).get_page(request.GET.get("outcomes"))
-            for outcome in outcomes:
-                outcome["status_label"] = admin_views.OUTCOME_LABELS.get(outcome["status"], outcome["status"])
-            results = Paginator(
-                run.results.select_related("order", "item", "lot").order_by("id"), RUN_PAGE_ROWS,
-            ).get_page(request.GET.get("results"))
-            extra.update(outcomes_page=outcomes, results_page=results)
+            short_only = request.GET.get("short") == "1"
+            outcomes = RunOutcome.objects.filter(run=run).order_by("id")
+            if short_only:
+                outcomes = outcomes.filter(status__in=SHORT_STATUSES)
+            results = run.results.select_related("order", "item", "lot").order_by("id")
+            extra.update(
+                outcomes_page=Paginator(outcomes, RUN_PAGE_ROWS).get_page(request.GET.get("outcomes")),
+                results_page=Paginator(results, RUN_PAGE_ROWS).get_page(request.GET.get("results")),
+                short_only=short_only,
+                can_retry=run.status == RunStatus.FAILED and admin_views.can_run_allocation(request),
+            )
         return super().change_view(request, object_id, form_url, extra)
 
 
@@ -93,7 +106,7 @@ class AllocationResultAdmin(ExportPermission, ExportMixin, ReadOnlyAdmin):
     autocomplete_fields = ("order", "item", "lot")
 
     def get_queryset(self, request):
-        return super().get_queryset(request).defer("run__outcomes", "run__requested_orders")
+        return super().get_queryset(request).defer("run__requested_orders")
 
 
 @admin.register(ClosedPeriod)

@@ -17,13 +17,12 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from allocation.domain import DomainError, InsufficientStock
 from allocation.forms import AllocateForm, PeriodCloseForm
-from allocation.models import AllocationRun, ClosedPeriod, RunStatus
+from allocation.models import AllocationRun, ClosedPeriod, OutcomeStatus, RunStatus
 from allocation.services import allocation_release, allocation_run, order_cancel, period_close
-from allocation.tasks import allocation_run_is_big, allocation_run_start
+from allocation.tasks import allocation_run_is_big, allocation_run_retry, allocation_run_start
 from orders.models import OrderStatus
 from stock.models import Item, Lot
 
@@ -33,12 +32,7 @@ PICKS_SHOWN = 500  # preview rows; the rest are counted, not listed
 OUTCOMES_SHOWN = 300
 RECOSTED_SHOWN = 500
 
-OUTCOME_LABELS = {
-    "allocated": gettext_lazy("allocated"),
-    "partial": gettext_lazy("partly allocated"),
-    "not_allocated": gettext_lazy("not allocated"),
-    "skipped": gettext_lazy("skipped"),
-}
+OUTCOME_LABELS = dict(OutcomeStatus.choices)
 
 
 def can_run_allocation(request: HttpRequest) -> bool:
@@ -121,9 +115,9 @@ def preview_context(report) -> dict:
     picks = report.picks[:PICKS_SHOWN]
     lots = dict(Lot.objects.filter(id__in={p.lot_id for p in picks}).values_list("id", "reference")) if picks else {}
     items = dict(Item.objects.filter(id__in={p.item_id for p in picks}).values_list("id", "item_code")) if picks else {}
-    numbers = {o["order"]: o["order_number"] for o in report.outcomes}
+    numbers = {row[0]: row[1] for row in report.outcome_rows}
     outcomes = [
-        {**o, "status_label": OUTCOME_LABELS.get(o["status"], o["status"])} for o in report.outcomes[:OUTCOMES_SHOWN]
+        {**o, "status_label": OUTCOME_LABELS.get(o["status"], o["status"])} for o in report.outcomes_head(OUTCOMES_SHOWN)
     ]
     return {
         "summary": run_summary(report.run),
@@ -134,8 +128,8 @@ def preview_context(report) -> dict:
         ],
         "picks_not_shown": len(report.picks) - len(picks),
         "outcomes": outcomes,
-        "outcomes_not_shown": len(report.outcomes) - len(outcomes),
-        "shortfall_count": sum(len(o["shortfalls"]) for o in report.outcomes),
+        "outcomes_not_shown": len(report.outcome_rows) - len(outcomes),
+        "shortfall_count": sum(row[6] for row in report.outcome_rows),
     }
 
 
@@ -180,8 +174,9 @@ def allocate_view(model_admin, request: HttpRequest) -> HttpResponse:
     return allocate_page(model_admin, request, queryset, selection, form, preview)
 
 
-def run_done(model_admin, request: HttpRequest, run: AllocationRun) -> HttpResponse:
-    """Say what a run did (or that a big one was queued, see allocation.tasks), link to its page, go back to the list."""
+def run_done(model_admin, request: HttpRequest, run: AllocationRun, then: str | None = None) -> HttpResponse:
+    """Say what a run did (or that a big one was queued, see allocation.tasks), link to its page, go on to `then`
+    (default: back to the list)."""
     url = reverse("admin:allocation_allocationrun_change", args=[run.pk])
     if run.status == RunStatus.DONE:
         text, link = _("Allocation run #%(id)s done. ") % {"id": run.pk} + run_summary(run), _("Open the run")
@@ -191,7 +186,22 @@ def run_done(model_admin, request: HttpRequest, run: AllocationRun) -> HttpRespo
         link = _("Follow the run")
     level = messages.ERROR if run.status == RunStatus.FAILED else messages.SUCCESS
     model_admin.message_user(request, format_html('{} <a href="{}">{}</a>', text, url, link), level)
-    return HttpResponseRedirect(changelist_url(model_admin, request))
+    return HttpResponseRedirect(then or changelist_url(model_admin, request))
+
+
+def run_retry_view(model_admin, request: HttpRequest, object_id: str) -> HttpResponse:
+    """Start a new run with the parameters of a failed one (the Retry button on the run's page)."""
+    require_run_permission(request)
+    url = reverse("admin:allocation_allocationrun_change", args=[object_id], current_app=model_admin.admin_site.name)
+    if request.method != "POST":
+        return HttpResponseRedirect(url)
+    try:
+        run = allocation_run_retry(run=object_id, user=request.user)
+    except DomainError as error:
+        model_admin.message_user(request, domain_error_message(error), messages.ERROR)
+        return HttpResponseRedirect(url)
+    return run_done(model_admin, request, run, reverse(
+        "admin:allocation_allocationrun_change", args=[run.pk], current_app=model_admin.admin_site.name))
 
 
 # --- Release and cancel ---------------------------------------------------------

@@ -138,6 +138,6 @@ def dashboard(today: date | None = None) -> dict:
     return {
         "today": today, "items": items, "totals": stock_totals(today), "orders": order_figures(),
         "expiring": lots, "expiring_count": expiring_count, "expiry_days": EXPIRY_DAYS,
-        "runs": list(AllocationRun.objects.select_related("started_by").defer("outcomes", "requested_orders")[:LAST_RUNS]),
+        "runs": list(AllocationRun.objects.select_related("started_by").defer("requested_orders")[:LAST_RUNS]),
         "chart": chart(items),
     }

@@ -3,7 +3,16 @@ from __future__ import annotations
 
 import django_filters as filters
 
-from allocation.models import AllocationResult, AllocationRun, Method, Policy, RunStatus
+from allocation.models import (
+    SHORT_STATUSES,
+    AllocationResult,
+    AllocationRun,
+    Method,
+    OutcomeStatus,
+    Policy,
+    RunOutcome,
+    RunStatus,
+)
 
 
 class AllocationResultFilter(filters.FilterSet):
@@ -30,3 +39,18 @@ class AllocationRunFilter(filters.FilterSet):
     class Meta:
         model = AllocationRun
         fields = ["method", "policy", "status", "as_of"]
+
+
+class RunOutcomeFilter(filters.FilterSet):
+    status = filters.ChoiceFilter(choices=OutcomeStatus.choices)
+    short = filters.BooleanFilter(method="filter_short", label="Only orders that fell short (true) or only full ones (false)")
+    order_number = filters.CharFilter()
+
+    class Meta:
+        model = RunOutcome
+        fields = ["status", "short", "order_number"]
+
+    def filter_short(self, queryset, name, value):
+        if value is None:
+            return queryset
+        return queryset.filter(status__in=SHORT_STATUSES) if value else queryset.exclude(status__in=SHORT_STATUSES)

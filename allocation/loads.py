@@ -18,8 +18,7 @@ from django.db import connection
 
 from allocation.domain import COST_PLACES, InvalidInput, NotFound
 from allocation.models import AllocationResult
-from allocation.selectors import batch_size
-from allocation.writes import chunked, is_postgres, table
+from allocation.sql import batch_size, chunked, in_list, is_postgres, table
 from orders.models import ALLOCATABLE_STATUSES, Order, OrderLine
 from stock.models import Lot
 
@@ -65,13 +64,6 @@ def order_rows(ids: list[int] | None, *, lock: bool) -> list[OrderRow]:
     return rows
 
 
-def _in(column: str, values: Sequence) -> tuple[str, list]:
-    """Return `column IN (...)` (SQLite) or `column = ANY(%s)` (PostgreSQL) and its parameters."""
-    if is_postgres():
-        return f"{column} = ANY(%s)", [list(values)]
-    return f"{column} IN ({', '.join(['%s'] * len(values))})", list(values)
-
-
 @functools.lru_cache(maxsize=4096)
 def _parse_day(text: str) -> date:
     return date.fromisoformat(text)
@@ -96,7 +88,7 @@ def _rows(sql: str, params: list) -> Iterator[tuple]:
 
 def orders(ids: Sequence[int] | None, *, lock: bool) -> Iterator[tuple]:
     """Yield (id, number, status, order date, priority, customer) of the orders (None: the open ones), by id."""
-    where, params = _in("status", ALLOCATABLE_STATUSES) if ids is None else _in("id", ids)
+    where, params = in_list("status", ALLOCATABLE_STATUSES) if ids is None else in_list("id", ids)
     lock_clause = " FOR UPDATE" if lock and is_postgres() else ""
     sql = (f"SELECT id, order_number, status, order_date, priority, customer_id FROM {table(Order)} "
            f"WHERE {where} ORDER BY id{lock_clause}")
@@ -107,10 +99,10 @@ def orders(ids: Sequence[int] | None, *, lock: bool) -> Iterator[tuple]:
 def lines(order_ids: Sequence[int] | None) -> Iterator[tuple]:
     """Yield (id, order, item, quantity, named lot, actively allocated) of the orders' lines, by id."""
     if order_ids is None:
-        where, params = _in("o.status", ALLOCATABLE_STATUSES)
+        where, params = in_list("o.status", ALLOCATABLE_STATUSES)
         join = f"JOIN {table(Order)} o ON o.id = l.order_id "
     else:
-        (where, params), join = _in("l.order_id", order_ids), ""
+        (where, params), join = in_list("l.order_id", order_ids), ""
     # A correlated sum per line (an index probe on result_line_idx each) rather than
     # a join and GROUP BY: a join lets the planner scan every result ever written,
     # which makes a one-order run slower as the history grows.
@@ -133,9 +125,9 @@ def lots(item_ids: Sequence[int] | None, as_of: date, *, allow_inbound: bool, lo
     """
     day = connection.ops.adapt_datefield_value(as_of)
     if ids is not None:
-        where, params = _in("id", ids)
+        where, params = in_list("id", ids)
     else:
-        where, params = _in("item_id", item_ids)
+        where, params = in_list("item_id", item_ids)
         where += " AND allocated_quantity < quantity AND (expires_on IS NULL OR expires_on >= %s)"
         params.append(day)
         if not allow_inbound:

@@ -55,6 +55,8 @@ class AllocationRun(models.Model):
     dry_run = models.BooleanField(_("dry run"), default=False)
     # The orders asked for (null: all open orders), kept so a queued run can start later.
     requested_orders = models.JSONField(_("requested orders"), null=True, blank=True)
+    # How many orders were asked for (null: all open orders), so lists never read the ids.
+    requested_count = models.PositiveIntegerField(_("orders requested"), null=True, blank=True)
     started_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
         related_name="allocation_runs", verbose_name=_("started by"),
@@ -63,6 +65,9 @@ class AllocationRun(models.Model):
     # on the unsaved run of a dry run.
     started_at = models.DateTimeField(_("started at"), editable=False)
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    # A queued or running run not finished by then is taken for dead (its process was killed) and marked
+    # failed: set when it is queued and again when it starts (ALLOCATION_RUN_TIMEOUT later).
+    deadline = models.DateTimeField(_("deadline"), null=True, blank=True, editable=False)
     status = models.CharField(_("status"), max_length=10, choices=RunStatus.choices, default=RunStatus.RUNNING)
     error = models.TextField(_("error"), blank=True)
     orders_considered = models.PositiveIntegerField(_("orders considered"), default=0)
@@ -71,17 +76,63 @@ class AllocationRun(models.Model):
     orders_not_allocated = models.PositiveIntegerField(_("not allocated"), default=0)
     allocated_quantity = models.PositiveBigIntegerField(_("allocated quantity"), default=0)
     allocated_amount = models.DecimalField(_("allocated amount"), max_digits=20, decimal_places=2, default=0)
-    # One entry per order considered: status, quantity, amount, shortfall per line, reason.
-    outcomes = UncheckedJSONField(_("outcomes"), default=list, blank=True)
+    # One RunOutcome row per order considered (status, quantity, amount, shortfall per line, reason).
 
     class Meta:
         ordering = ["-started_at", "-id"]
         verbose_name = _("allocation run")
         verbose_name_plural = _("allocation runs")
         permissions = [("run_allocation", _("Can run, release and close allocations"))]
+        indexes = [
+            # Only unfinished runs are looked up by deadline (to mark those past it as failed): a small index.
+            models.Index(fields=["deadline"], name="run_unfinished_deadline_idx",
+                         condition=Q(status__in=["queued", "running"])),
+        ]
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.method} {self.as_of}"
+
+
+class OutcomeStatus(models.TextChoices):
+    ALLOCATED = "allocated", _("allocated")
+    PARTIAL = "partial", _("partly allocated")
+    NOT_ALLOCATED = "not_allocated", _("not allocated")
+    SKIPPED = "skipped", _("skipped")
+
+
+SHORT_STATUSES = (OutcomeStatus.PARTIAL, OutcomeStatus.NOT_ALLOCATED, OutcomeStatus.SKIPPED)
+
+
+class RunOutcome(models.Model):
+    """What one run did for one order: written set-based with the run, read a page at a time.
+
+    Kept apart from the run's own row so that a run of 200,000 orders is read in pages, filtered (short
+    only), and never loaded whole. The order's number is kept as it was; the order is not protected
+    (an order without allocation history may still be deleted, its outcomes stay).
+    """
+
+    run = models.ForeignKey(AllocationRun, on_delete=models.PROTECT, related_name="outcome_rows",
+                            verbose_name=_("run"), db_index=False, db_constraint=False)
+    order = models.ForeignKey(Order, on_delete=models.DO_NOTHING, related_name="+", verbose_name=_("order"),
+                              db_index=False, db_constraint=False)
+    order_number = models.CharField(_("order number"), max_length=64)
+    status = models.CharField(_("outcome"), max_length=16, choices=OutcomeStatus.choices)
+    quantity = models.PositiveIntegerField(_("quantity"), default=0)
+    amount = models.DecimalField(_("amount"), max_digits=20, decimal_places=2, default=0)
+    reason = models.TextField(_("reason"), blank=True)
+    # How many lines fell short (the length of `shortfalls`): what an answer's size is weighed by.
+    short_lines = models.PositiveIntegerField(_("short lines"), default=0)
+    # Per short line: line, item_code, requested, allocated, short, reason.
+    shortfalls = UncheckedJSONField(_("shortfalls"), default=list, blank=True)
+
+    class Meta:
+        ordering = ["run_id", "id"]
+        verbose_name = _("run outcome")
+        verbose_name_plural = _("run outcomes")
+        indexes = [models.Index(fields=["run", "id"], name="outcome_run_idx")]
+
+    def __str__(self) -> str:
+        return f"#{self.run_id} {self.order_number}: {self.status}"
 
 
 class AllocationResultQuerySet(models.QuerySet):

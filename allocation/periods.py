@@ -11,11 +11,11 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from allocation import writes
 from allocation.domain import InvalidInput, PeriodClosed, PeriodNotEnded, amount_of, fraction_to_cost
 from allocation.history import periodic_average
 from allocation.models import AllocationResult, ClosedPeriod, Method
 from allocation.selectors import item_histories, period_start_function
+from allocation.sql import lock_closed_books
 from inventory_alloc.dates import EARLIEST, LATEST, OUT_OF_RANGE
 
 
@@ -76,7 +76,7 @@ def period_close(*, period: str | date, user=None, dry_run: bool = False) -> Per
         raise PeriodNotEnded(label)
     with transaction.atomic():
         if not dry_run:
-            writes.lock_closed_books(exclusive=True)
+            lock_closed_books(exclusive=True)
         if ClosedPeriod.objects.filter(start=start).exists():
             raise PeriodClosed(label, f"Period {label} is already closed.")
         selected = (

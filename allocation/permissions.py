@@ -21,3 +21,11 @@ class CanRunAllocation(permissions.BasePermission):
     def has_permission(self, request, view) -> bool:
         user = request.user
         return bool(user and user.is_authenticated and user.has_perm("allocation.run_allocation"))
+
+
+class CanViewRuns(permissions.BasePermission):
+    """Allow users who may view allocation runs (a run's outcomes are part of the run)."""
+
+    def has_permission(self, request, view) -> bool:
+        user = request.user
+        return bool(user and user.is_authenticated and user.has_perm("allocation.view_allocationrun"))

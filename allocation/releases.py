@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from allocation import loads, writes
 from allocation.domain import Conflict, InvalidInput, NotFound
-from allocation.selectors import batch_size
+from allocation.sql import batch_size, chunked
 from orders.models import Order, OrderLine, OrderStatus
 from stock.models import Lot
 
@@ -114,7 +114,7 @@ def _release_rows(rows: list[tuple[int, int, int, int]], user) -> None:
     list(Lot.objects.select_for_update(no_key=True).filter(id__in=sorted(deltas)).order_by("id").values_list("id"))
     now = timezone.now()
     by = user if getattr(user, "pk", None) else None
-    for chunk in writes.chunked([row[0] for row in rows], batch_size()):
+    for chunk in chunked([row[0] for row in rows], batch_size()):
         AllocationResult.objects.filter(id__in=chunk).update(released_at=now, released_by=by)
     writes.add_lot_allocations(deltas)
     order_statuses_refresh(sorted({row[1] for row in rows}), now)
@@ -126,7 +126,7 @@ def order_statuses_refresh(order_ids: list[int], now=None) -> None:
 
     now = now or timezone.now()
     statuses = {}
-    for chunk in writes.chunked(order_ids, batch_size()):
+    for chunk in chunked(order_ids, batch_size()):
         current = dict(Order.objects.filter(id__in=chunk).values_list("id", "status"))
         ordered = dict(
             OrderLine.objects.filter(order_id__in=chunk).values_list("order_id").annotate(q=Sum("quantity")).order_by()
@@ -156,7 +156,7 @@ def order_cancel(*, order: Order | int | None = None, orders: Sequence | None = 
         released = _active_rows(order_ids, None, None)  # the orders are locked above
         _release_rows(released, user)
         now = timezone.now()
-        for chunk in writes.chunked(order_ids, batch_size()):
+        for chunk in chunked(order_ids, batch_size()):
             Order.objects.filter(id__in=chunk).update(status=OrderStatus.CANCELLED, updated_at=now)
     if isinstance(order, Order):
         order.status = OrderStatus.CANCELLED

@@ -21,7 +21,7 @@ from allocation.history import (
     year_start,
 )
 from allocation.models import AllocationResult, ClosedPeriod, Method
-from allocation.writes import batch_size, chunked  # noqa: F401  (batch_size: used through this module too)
+from allocation.sql import batch_size, chunked
 from stock.models import Lot
 
 

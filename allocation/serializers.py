@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from allocation.models import AllocationResult, AllocationRun, Method, Policy
+from allocation.models import AllocationResult, AllocationRun, Method, Policy, RunOutcome
 from inventory_alloc.dates import SANE_DATE
 from inventory_alloc.strict import StrictSerializer
 from orders.models import Order
@@ -46,26 +46,58 @@ class AllocationResultSerializer(serializers.ModelSerializer):
 
 
 class AllocationRunSerializer(serializers.ModelSerializer):
+    """A run's parameters and summary; its outcome per order is at allocation-runs/{id}/outcomes/."""
+
     # id and started_at are null for a dry run (the run is not saved).
     id = serializers.IntegerField(read_only=True, allow_null=True)
     started_at = serializers.DateTimeField(read_only=True, allow_null=True)
-    started_by = serializers.CharField(source="started_by.username", read_only=True, default=None)
+    started_by = serializers.CharField(source="started_by.username", read_only=True, default=None, allow_null=True)
+    requested_orders_count = serializers.IntegerField(
+        source="requested_count", read_only=True, allow_null=True,
+        help_text="How many orders the run was asked to allocate (null: every open order).",
+    )
 
     class Meta:
         model = AllocationRun
         fields = [
-            "id", "method", "policy", "as_of", "allow_partial", "allow_inbound", "dry_run", "requested_orders",
+            "id", "method", "policy", "as_of", "allow_partial", "allow_inbound", "dry_run", "requested_orders_count",
             "started_by", "started_at", "finished_at", "status", "error", "orders_considered",
             "orders_fully_allocated", "orders_partly_allocated", "orders_not_allocated", "allocated_quantity",
-            "allocated_amount", "outcomes",
+            "allocated_amount",
         ]
+        read_only_fields = fields
+
+
+class ShortfallSerializer(serializers.Serializer):
+    line = serializers.IntegerField()
+    item_code = serializers.CharField()
+    requested = serializers.IntegerField()
+    allocated = serializers.IntegerField()
+    short = serializers.IntegerField()
+    reason = serializers.CharField(allow_blank=True)
+
+
+class RunOutcomeSerializer(serializers.ModelSerializer):
+    """What a run did for one order: its status, quantity, amount, and each short line with the reason."""
+
+    order = serializers.IntegerField(source="order_id")
+    shortfalls = ShortfallSerializer(many=True)
+
+    class Meta:
+        model = RunOutcome
+        fields = ["order", "order_number", "status", "quantity", "amount", "reason", "shortfalls"]
         read_only_fields = fields
 
 
 class AllocateResponseSerializer(serializers.Serializer):
     run = AllocationRunSerializer()
-    outcomes = serializers.ListField(child=serializers.DictField())
-    results = AllocationResultSerializer(many=True)
+    outcomes = RunOutcomeSerializer(many=True, help_text=(
+        "The first outcomes (up to API_INLINE_ROWS, and fewer shortfalls than API_MAX_NESTED_ROWS); all of them "
+        "are at allocation-runs/{id}/outcomes/."))
+    outcomes_count = serializers.IntegerField(help_text="How many orders the run considered.")
+    results = AllocationResultSerializer(many=True, help_text=(
+        "The first results (up to API_INLINE_ROWS); all of them are at allocation-results/?run={id}."))
+    results_count = serializers.IntegerField(help_text="How many picks the run made.")
 
 
 def dry_run_results(run: AllocationRun, picks: list) -> list[AllocationResult]:

@@ -10,13 +10,15 @@ through `allocation.writes`.
 from __future__ import annotations
 
 import gc
+import json
 import threading
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -36,10 +38,11 @@ from allocation.domain import (
     Shortfall,
 )
 from allocation.methods import allocate, get_method
-from allocation.models import AllocationRun, Method, Policy, RunStatus
+from allocation.models import AllocationRun, Method, Policy, RunOutcome, RunStatus
 from allocation.periods import PeriodCloseReport, period_close  # noqa: F401  (services of this module)
 from allocation.releases import ReleaseReport, allocation_release, order_cancel, order_statuses_refresh  # noqa: F401
-from allocation.selectors import batch_size, closed_period_covering, item_costs, period_start_function
+from allocation.selectors import closed_period_covering, item_costs, period_start_function
+from allocation.sql import batch_size, chunked, lock_closed_books
 from inventory_alloc.dates import OUT_OF_RANGE, is_sane
 from orders.models import OrderStatus
 from orders.selectors import customer_history_parts, open_quantity_coverage, weighted_score
@@ -48,13 +51,49 @@ from stock.models import Item
 Progress = Callable[[int], None]
 
 
+OUTCOME_KEYS = ("order", "order_number", "status", "quantity", "amount", "reason", "short_lines", "shortfalls")
+
+
+def outcome_dict(row: tuple) -> dict:
+    """Return an outcome row (of `allocation.rows.OUTCOMES`) as the API and the pages show it."""
+    outcome = dict(zip(OUTCOME_KEYS, row, strict=True))
+    outcome["amount"] = str(outcome["amount"])
+    outcome["shortfalls"] = json.loads(outcome["shortfalls"])
+    del outcome["short_lines"]
+    return outcome
+
+
 @dataclass
 class RunReport:
-    """What `allocation_run` returns: the run (unsaved for a dry run), outcomes and picks."""
+    """What `allocation_run` returns: the run (unsaved for a dry run), one outcome row per order, and the picks.
+
+    `outcome_rows` are the rows written (`allocation.rows.OUTCOMES`); `outcomes_head(n)` and `outcomes`
+    give them as dicts, the first n or all of them.
+    """
 
     run: AllocationRun
-    outcomes: list[dict]
+    outcome_rows: list[tuple]
     picks: list[Pick] = field(default_factory=list)
+
+    def outcomes_head(self, count: int) -> list[dict]:
+        return [outcome_dict(row) for row in self.outcome_rows[:count]]
+
+    def outcome_objects(self, count: int, weight: int) -> list[RunOutcome]:
+        """Return the first outcomes as (unsaved) RunOutcome objects: at most `count`, and stop before their
+        shortfalls pass `weight` (always at least one)."""
+        objects, carried = [], 0
+        for row in self.outcome_rows[:count]:
+            carried += row[6]
+            if objects and carried > weight:
+                break
+            values = dict(zip(OUTCOME_KEYS, row, strict=True))
+            values["order_id"], values["shortfalls"] = values.pop("order"), json.loads(values["shortfalls"])
+            objects.append(RunOutcome(run_id=self.run.pk, **values))
+        return objects
+
+    @property
+    def outcomes(self) -> list[dict]:
+        return self.outcomes_head(len(self.outcome_rows))
 
 
 def _check_parameters(method: str, policy: str, as_of: date, *, books: bool) -> None:
@@ -78,7 +117,7 @@ def _refuse_closed_books(as_of: date, *, lock: bool) -> None:
     if as_of >= period_start_function()(timezone.localdate()):
         return
     if lock:
-        writes.lock_closed_books(exclusive=False)
+        lock_closed_books(exclusive=False)
     closed = closed_period_covering(as_of)
     if closed is not None:
         label = f"{closed.start:%Y-%m}"
@@ -90,16 +129,16 @@ def _load_lines(order_ids: list[int] | None) -> Iterator[tuple[int, int, int, in
     if order_ids is None:
         yield from loads.lines(None)
         return
-    for chunk in writes.chunked(order_ids, batch_size()):
+    for chunk in chunked(order_ids, batch_size()):
         yield from loads.lines(chunk)
 
 
 def _load_lots(item_ids: set[int], named: set[int], as_of: date, *, allow_inbound: bool, lock: bool) -> list[LotSnapshot]:
     rows = []
-    for chunk in writes.chunked(sorted(item_ids), batch_size()):
+    for chunk in chunked(sorted(item_ids), batch_size()):
         rows += loads.lots(chunk, as_of, allow_inbound=allow_inbound, lock=lock)
     seen = {row[0] for row in rows}
-    for chunk in writes.chunked(sorted(named - seen), batch_size()):  # named lots the run cannot use: to say why
+    for chunk in chunked(sorted(named - seen), batch_size()):  # named lots the run cannot use: to say why
         rows += loads.lots(None, as_of, allow_inbound=allow_inbound, lock=False, ids=chunk)
     return [
         LotSnapshot(lot_id, item_id, quantity - allocated, cost, received, eta, expires, reference)
@@ -131,22 +170,20 @@ def _policy_order(
     return sorted(orders, key=lambda o: (-score(o), o.order_date, o.id))
 
 
-def _outcome_dict(order: loads.OrderRow, outcome: OrderOutcome, item_codes: dict[int, str]) -> dict:
-    return {
-        "order": order.id,
-        "order_number": order.number,
-        "status": outcome.status,
-        "quantity": outcome.quantity,
-        "amount": str(outcome.amount),
-        "reason": outcome.reason,
-        "shortfalls": [
-            {
-                "line": s.line_id, "item_code": item_codes.get(s.item_id, ""), "requested": s.requested,
-                "allocated": s.allocated, "short": s.short, "reason": s.reason,
-            }
-            for s in outcome.shortfalls
-        ],
-    }
+_json = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+
+
+def _outcome_row(order: loads.OrderRow, outcome: OrderOutcome, item_codes: dict[int, str]) -> tuple:
+    """Return the outcome of one order as a row of `allocation.rows.OUTCOMES` (its shortfalls as JSON text)."""
+    shortfalls = "[]" if not outcome.shortfalls else _json([
+        {
+            "line": s.line_id, "item_code": item_codes.get(s.item_id, ""), "requested": s.requested,
+            "allocated": s.allocated, "short": s.short, "reason": s.reason,
+        }
+        for s in outcome.shortfalls
+    ])
+    return (order.id, order.number, outcome.status, outcome.quantity, outcome.amount, outcome.reason,
+            len(outcome.shortfalls), shortfalls)
 
 
 def _summarise(run: AllocationRun, outcomes: list[OrderOutcome], picks: list[Pick]) -> None:
@@ -215,7 +252,7 @@ def _ordered_later(order_id: int, lines: list[LineDemand]) -> OrderOutcome:
     return OrderOutcome(order_id, OutcomeStatus.SKIPPED, shortfalls=shortfalls, reason=ORDERED_LATER)
 
 
-def _write(run: AllocationRun, plan: Plan, statuses: dict[int, str], outcomes: list[dict]) -> None:
+def _write(run: AllocationRun, plan: Plan, statuses: dict[int, str], outcomes: list[tuple]) -> None:
     deltas: dict[int, int] = defaultdict(int)
     for pick in plan.picks:
         deltas[pick.lot_id] += pick.quantity
@@ -269,16 +306,39 @@ def allocation_run_prepare(
         method=method, policy=policy, as_of=as_of, allow_partial=allow_partial, allow_inbound=allow_inbound,
         dry_run=dry_run, requested_orders=loads.order_ids(orders), started_by=user if getattr(user, "pk", None) else None,
     )
+    run.requested_count = None if run.requested_orders is None else len(run.requested_orders)
     if queue:
         run.status = RunStatus.QUEUED
         run.started_at = timezone.now()
+        run.deadline = run_deadline(run.started_at)
         run.save()
     return run
 
 
+def run_deadline(start: datetime) -> datetime:
+    return start + timedelta(seconds=settings.ALLOCATION_RUN_TIMEOUT)
+
+
+def allocation_runs_expire(*, now: datetime | None = None) -> int:
+    """Mark failed the queued or running runs past their deadline; return how many.
+
+    Such a run's process is gone (a Lambda timeout, out of memory, a kill): it wrote nothing (a run is one
+    transaction), and it never will. Called by every read of runs (API, admin), the dispatcher and the
+    nightly task; the failed run can be retried.
+    """
+    now = now or timezone.now()
+    error = (f"The run did not finish within {settings.ALLOCATION_RUN_TIMEOUT} s of its start: its process "
+             "stopped (a timeout, out of memory or a kill) and nothing of it was written. Retry it.")
+    return AllocationRun.objects.filter(status__in=(RunStatus.QUEUED, RunStatus.RUNNING), deadline__lt=now).update(
+        status=RunStatus.FAILED, error=error, finished_at=now,
+    )
+
+
 def allocation_run_queued(*, run_id: int, progress: Progress | None = None) -> RunReport:
     """Execute a queued run; a failure is stored on the run (status failed) and re-raised."""
-    updated = AllocationRun.objects.filter(pk=run_id, status=RunStatus.QUEUED).update(status=RunStatus.RUNNING)
+    started = timezone.now()
+    updated = AllocationRun.objects.filter(pk=run_id, status=RunStatus.QUEUED).update(
+        status=RunStatus.RUNNING, deadline=run_deadline(started))
     run = AllocationRun.objects.get(pk=run_id)
     if not updated:
         raise Conflict(f"Run {run_id} is not queued (it is {run.status}).", run=run_id)
@@ -336,13 +396,12 @@ def _execute(run: AllocationRun, *, progress: Progress | None = None) -> RunRepo
         by_id = {o.id: o for o in order_rows}
         short_items = {s.item_id for o in plan.outcomes for s in o.shortfalls}
         codes = dict(Item.objects.filter(id__in=short_items).values_list("id", "item_code")) if short_items else {}
-        outcomes = [_outcome_dict(by_id[o.order_id], o, codes) for o in plan.outcomes]
-        plan.outcomes.clear()  # the dicts say it all; a big run should not hold both
+        outcomes = [_outcome_row(by_id[o.order_id], o, codes) for o in plan.outcomes]
+        plan.outcomes.clear()  # the rows say it all; a big run should not hold both
         run.status = RunStatus.DONE
         run.finished_at = timezone.now()
         if not dry_run:
             _write(run, plan, statuses, outcomes)
-        run.outcomes = outcomes
     return RunReport(run, outcomes, plan.picks)
 
 

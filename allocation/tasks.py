@@ -19,10 +19,11 @@ from django.db import transaction
 from django.utils import timezone
 from zappa.asynchronous import task
 
-from allocation import loads, writes
-from allocation.domain import Conflict
+from allocation import loads
+from allocation.domain import Conflict, NotFound
 from allocation.models import AllocationRun, RunStatus
-from allocation.services import allocation_run, allocation_run_prepare, allocation_run_queued
+from allocation.services import allocation_run, allocation_run_prepare, allocation_run_queued, allocation_runs_expire
+from allocation.sql import long_statements
 from orders.models import ALLOCATABLE_STATUSES, Order
 
 logger = logging.getLogger(__name__)
@@ -53,6 +54,19 @@ def allocation_run_start(*, dry_run: bool = False, **params) -> AllocationRun:
     return run
 
 
+def allocation_run_retry(*, run: AllocationRun | int, user=None) -> AllocationRun:
+    """Start a new run with the parameters of a failed one (queued if big, as any run); return it."""
+    failed = AllocationRun.objects.filter(pk=getattr(run, "pk", run)).first()
+    if failed is None:
+        raise NotFound(f"No allocation run with id {getattr(run, 'pk', run)}.", run=getattr(run, "pk", run))
+    if failed.status != RunStatus.FAILED:
+        raise Conflict(f"Run {failed.pk} is {failed.status}; only a failed run can be retried.", run=failed.pk)
+    return allocation_run_start(
+        method=failed.method, orders=failed.requested_orders, as_of=failed.as_of, policy=failed.policy,
+        allow_partial=failed.allow_partial, allow_inbound=failed.allow_inbound, user=user,
+    )
+
+
 def _dispatch(run_id: int) -> None:
     try:
         allocation_run_execute(run_id=run_id)
@@ -70,8 +84,9 @@ def allocation_run_execute(run_id: int) -> dict:
     A run that fails is stored as failed (with the error) and not raised again, so that Lambda does not
     retry it; a run that is no longer queued (a retried invocation) is left as it is.
     """
+    allocation_runs_expire()  # a dispatcher pass also fails the runs whose process died
     try:
-        with writes.long_statements():
+        with long_statements():
             allocation_run_queued(run_id=run_id)
     except Conflict:
         logger.warning("Allocation run %s was not queued any more; left as it is", run_id)
@@ -85,7 +100,8 @@ def allocation_run_execute(run_id: int) -> dict:
 
 def nightly_allocation(event: dict | None = None, context=None) -> dict:
     """Allocate every open order with ALLOCATION_NIGHTLY_METHOD (the nightly scheduled event)."""
-    with writes.long_statements():
+    allocation_runs_expire()
+    with long_statements():
         run = allocation_run_start(method=settings.ALLOCATION_NIGHTLY_METHOD)
     logger.info("Nightly allocation: run %s is %s", run.pk, run.status)
     return {"run": run.pk, "status": run.status}

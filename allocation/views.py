@@ -6,28 +6,34 @@ replaces or wraps that call only.
 """
 from __future__ import annotations
 
+from django.conf import settings
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
-from rest_framework import serializers, status
+from rest_framework import mixins, serializers, status
+from rest_framework.decorators import action
+from rest_framework.generics import get_object_or_404
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from allocation.filters import AllocationResultFilter, AllocationRunFilter
-from allocation.models import AllocationResult, AllocationRun
-from allocation.permissions import CanRunAllocation
+from allocation.filters import AllocationResultFilter, AllocationRunFilter, RunOutcomeFilter
+from allocation.models import AllocationResult, AllocationRun, RunOutcome, RunStatus
+from allocation.permissions import CanRunAllocation, CanViewRuns
 from allocation.serializers import (
     AllocateRequestSerializer,
     AllocateResponseSerializer,
     AllocationResultSerializer,
     AllocationRunSerializer,
+    NoParametersSerializer,
     PeriodCloseReportSerializer,
     PeriodCloseRequestSerializer,
+    RunOutcomeSerializer,
     dry_run_results,
 )
-from allocation.services import allocation_run, period_close
-from allocation.tasks import allocation_run_is_big, allocation_run_start
+from allocation.services import allocation_run, allocation_runs_expire, period_close
+from allocation.tasks import allocation_run_is_big, allocation_run_retry, allocation_run_start
+from inventory_alloc.pagination import WeightedPagination
 from inventory_alloc.strict import StrictQueryParamsMixin
-from inventory_alloc.viewsets import ReadOnlyViewSet
+from inventory_alloc.viewsets import GenericViewSet, ReadOnlyViewSet
 
 _ERROR = inline_serializer("ErrorDetail", {"detail": serializers.CharField()})
 _SHORTFALL = inline_serializer("InsufficientStockError", {
@@ -40,23 +46,31 @@ _SHORTFALL = inline_serializer("InsufficientStockError", {
 def allocate_response(params: dict, user) -> tuple[dict, int]:
     """Run an allocation with validated request `params`; return (body, HTTP status).
 
-    201 with the run, outcomes and written results; 200 for a dry run (results
-    built from the picks, with id and run empty).
+    201 with the run, and its first outcomes and written results; 200 for a dry run (results
+    built from the picks, with id and run empty). However big the run, the answer lists at most
+    API_INLINE_ROWS of each (and outcomes carrying fewer shortfalls than API_MAX_NESTED_ROWS): the
+    counts say how many there are, the rest are at allocation-runs/{id}/outcomes/ and
+    allocation-results/?run={id}.
     """
     if not params.get("dry_run") and allocation_run_is_big(params.get("orders")):
         # --- AWS Lambda: a big run goes to an asynchronous task; the client follows /allocation-runs/{id}/.
         run = allocation_run_start(user=user, **params)
-        return {"run": AllocationRunSerializer(run).data, "outcomes": run.outcomes, "results": []}, status.HTTP_202_ACCEPTED
+        body = {"run": AllocationRunSerializer(run).data, "outcomes": [], "outcomes_count": 0, "results": [],
+                "results_count": 0}
+        return body, status.HTTP_202_ACCEPTED
     report = allocation_run(user=user, **params)
+    shown = settings.API_INLINE_ROWS
     if report.run.pk is None:
-        results, code = dry_run_results(report.run, report.picks), status.HTTP_200_OK
+        results, code = dry_run_results(report.run, report.picks[:shown]), status.HTTP_200_OK
     else:
-        results = report.run.results.select_related("order", "item", "lot").order_by("id")
+        results = report.run.results.select_related("order", "item", "lot").order_by("id")[:shown]
         code = status.HTTP_201_CREATED
     body = {
         "run": AllocationRunSerializer(report.run).data,
-        "outcomes": report.outcomes,
+        "outcomes": RunOutcomeSerializer(report.outcome_objects(shown, settings.API_MAX_NESTED_ROWS), many=True).data,
+        "outcomes_count": len(report.outcome_rows),
         "results": AllocationResultSerializer(results, many=True).data,
+        "results_count": len(report.picks),
     }
     return body, code
 
@@ -94,11 +108,55 @@ class AllocationResultViewSet(ReadOnlyViewSet):
 
 
 class AllocationRunViewSet(ReadOnlyViewSet):
-    """Allocation runs with their parameters, counts and per-order outcomes."""
+    """Allocation runs with their parameters and counts; each run's outcome per order at outcomes/."""
 
-    queryset = AllocationRun.objects.select_related("started_by").order_by("-started_at", "-id")
+    queryset = AllocationRun.objects.select_related("started_by").defer("requested_orders").order_by("-started_at", "-id")
     serializer_class = AllocationRunSerializer
     filterset_class = AllocationRunFilter
+
+    def initial(self, request, *args, **kwargs) -> None:
+        super().initial(request, *args, **kwargs)
+        allocation_runs_expire()  # a run whose process died shows as failed, not running forever
+
+    def get_permissions(self):
+        return [CanRunAllocation()] if self.action == "retry" else super().get_permissions()
+
+    @extend_schema(request=None, responses={
+        201: OpenApiResponse(inline_serializer("RetriedRun", {"run": AllocationRunSerializer()}),
+                             description="The new run is done."),
+        202: OpenApiResponse(inline_serializer("QueuedRetry", {"run": AllocationRunSerializer()}),
+                             description="The new run is big and was queued: follow it."),
+        409: OpenApiResponse(_ERROR, description="The run has not failed."),
+    })
+    @action(detail=True, methods=["post"], filterset_class=None)
+    def retry(self, request, pk=None) -> Response:
+        """Start a new run with the parameters of this failed one; answer the new run."""
+        NoParametersSerializer(data=request.data or {}).is_valid(raise_exception=True)
+        run = allocation_run_retry(run=self.get_object(), user=request.user)
+        code = status.HTTP_201_CREATED if run.status == RunStatus.DONE else status.HTTP_202_ACCEPTED
+        return Response({"run": AllocationRunSerializer(run).data}, status=code)
+
+
+@extend_schema(parameters=[OpenApiParameter("run_pk", int, OpenApiParameter.PATH, description="The run's id.")])
+class RunOutcomeViewSet(mixins.ListModelMixin, GenericViewSet):
+    """A run's outcome per order, in serving order (`allocation-runs/{id}/outcomes/`); `status`, or `short=true`
+    for the orders that fell short. A page stops before its shortfalls pass API_MAX_NESTED_ROWS."""
+
+    queryset = RunOutcome.objects.none()  # the run's, below
+    permission_classes = [CanViewRuns]
+    serializer_class = RunOutcomeSerializer
+    filterset_class = RunOutcomeFilter
+    pagination_class = WeightedPagination
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # the OpenAPI schema is being drawn: no run
+            return self.queryset
+        run = get_object_or_404(AllocationRun.objects.only("id"), pk=self.kwargs["run_pk"])
+        return RunOutcome.objects.filter(run=run).order_by("id")
+
+    def page_weights(self, ids: list[int]) -> dict[int, int]:
+        """Return how many shortfalls each outcome carries."""
+        return dict(RunOutcome.objects.filter(id__in=ids).values_list("id", "short_lines"))
 
 
 class PeriodCloseView(StrictQueryParamsMixin, APIView):

@@ -9,7 +9,13 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.routers import APIRootView, DefaultRouter
 
-from allocation.views import AllocateView, AllocationResultViewSet, AllocationRunViewSet, PeriodCloseView
+from allocation.views import (
+    AllocateView,
+    AllocationResultViewSet,
+    AllocationRunViewSet,
+    PeriodCloseView,
+    RunOutcomeViewSet,
+)
 from inventory_alloc.strict import StrictQueryParamsMixin
 from inventory_alloc.tokens import LoginView, RefreshView, VerifyView
 from orders.views import CustomerViewSet, OrderViewSet, PaymentViewSet
@@ -61,6 +67,7 @@ router.register("payments", PaymentViewSet, basename="payment")
 router.register("orders", OrderViewSet, basename="order")
 router.register("allocation-results", AllocationResultViewSet, basename="allocationresult")
 router.register("allocation-runs", AllocationRunViewSet, basename="allocationrun")
+router.register(r"allocation-runs/(?P<run_pk>[0-9]+)/outcomes", RunOutcomeViewSet, basename="allocationrun-outcome")
 
 
 urlpatterns = with_slashless_twins([

@@ -91,7 +91,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # No request waits without limit: a lock held elsewhere is waited for at most DJANGO_DB_LOCK_TIMEOUT ms
     # (then 409 "busy"), a statement runs at most DJANGO_DB_STATEMENT_TIMEOUT ms (then 503), both inside
     # API Gateway's 29 s. Long work (a queued run on the worker, the commands) lifts the statement limit
-    # for itself (allocation.writes.long_statements).
+    # for itself (allocation.sql.long_statements).
     DB_LOCK_TIMEOUT_MS = env.int("DJANGO_DB_LOCK_TIMEOUT", default=10_000)
     DB_STATEMENT_TIMEOUT_MS = env.int("DJANGO_DB_STATEMENT_TIMEOUT", default=25_000)
     _options = DATABASES["default"].setdefault("OPTIONS", {})
@@ -165,6 +165,15 @@ ALLOCATION_SCORE_WEIGHTS = {
 ALLOCATION_PAYMENT_WINDOW_DAYS = env.int("ALLOCATION_PAYMENT_WINDOW_DAYS", default=90)
 # The total-average period: "month" (default) or "year".
 ALLOCATION_PERIOD = env.str("ALLOCATION_PERIOD", default="month")
+# The most nested rows (an order's lines, an outcome's shortfalls) one API answer carries: a page of such
+# objects stops before it passes this (inventory_alloc.pagination.WeightedPagination), so no answer grows
+# past a few MB whatever the data (Lambda answers at most 6 MB).
+API_MAX_NESTED_ROWS = env.int("API_MAX_NESTED_ROWS", default=10_000)
+# Outcomes and results an allocate/ answer lists itself; the rest are at allocation-runs/{id}/outcomes/
+# and allocation-results/?run={id}.
+API_INLINE_ROWS = env.int("API_INLINE_ROWS", default=1000)
+# The most lines one order may hold (API, admin, import): bigger orders are refused with a 400 / form error.
+ORDER_MAX_LINES = env.int("ORDER_MAX_LINES", default=1000)
 # Rows per statement when a run loads or writes in batches.
 ALLOCATION_BATCH_SIZE = env.int("ALLOCATION_BATCH_SIZE", default=5000)
 

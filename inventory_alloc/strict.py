@@ -120,7 +120,8 @@ class StrictQueryParamsMixin:
         paginator = getattr(self, "paginator", None)
         if paginator is not None:
             known |= {name for name in (getattr(paginator, "page_query_param", None),
-                                        getattr(paginator, "page_size_query_param", None)) if name}
+                                        getattr(paginator, "page_size_query_param", None),
+                                        getattr(paginator, "offset_query_param", None)) if name}
         return known
 
     def initial(self, request, *args, **kwargs) -> None:

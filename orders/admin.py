@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import admin, messages
 from django.db.models import OuterRef, Subquery, Sum
 from django.http import HttpResponseRedirect
@@ -34,6 +35,12 @@ class OrderLineInline(admin.TabularInline):
 
     model = OrderLine
     extra = 1
+
+    def get_max_num(self, request, obj=None, **kwargs) -> int:
+        return settings.ORDER_MAX_LINES
+
+    def get_formset(self, request, obj=None, **kwargs):
+        return super().get_formset(request, obj, validate_max=True, **kwargs)
     fields = ("item", "quantity", "unit_price", "lot", "subtotal")
     readonly_fields = ("subtotal",)
     autocomplete_fields = ("item", "lot")

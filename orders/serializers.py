@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from django.conf import settings
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -40,13 +41,40 @@ class PaymentSerializer(StrictModelSerializer):
         extra_kwargs = {"amount": {"min_value": Decimal("0.01")}}
 
 
+class LinesSlugField(serializers.SlugRelatedField):
+    """A slug (item code, lot reference) of an order line, looked up for every line of the order in one query.
+
+    The first line asks for the slugs of all the order's lines (`OrderSerializer.lines_input`), so an order of
+    1,000 lines costs one query per kind, not one per line.
+    """
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str | int) or isinstance(data, bool):
+            self.fail("invalid")
+        found = self._found()
+        if str(data) not in found:
+            self.fail("does_not_exist", slug_name=self.slug_field, value=str(data))
+        return found[str(data)]
+
+    def _found(self) -> dict:
+        cache = self.root.__dict__.setdefault("_slugs_found", {})
+        key = (self.queryset.model, self.slug_field)
+        if key not in cache:
+            lines = getattr(self.root, "lines_input", None) or []
+            wanted = {str(line[self.field_name]) for line in lines
+                      if isinstance(line, dict) and isinstance(line.get(self.field_name), str | int)}
+            rows = self.get_queryset().filter(**{f"{self.slug_field}__in": wanted})
+            cache[key] = {str(getattr(row, self.slug_field)): row for row in rows}
+        return cache[key]
+
+
 class OrderLineSerializer(StrictModelSerializer):
     id = serializers.IntegerField(
         required=False, min_value=1, max_value=2**62,
         help_text="When editing an order: the line to keep and change (lines left out are removed).",
     )
-    item_code = serializers.SlugRelatedField(source="item", slug_field="item_code", queryset=Item.objects.all())
-    lot = serializers.SlugRelatedField(
+    item_code = LinesSlugField(source="item", slug_field="item_code", queryset=Item.objects.all())
+    lot = LinesSlugField(
         slug_field="reference", queryset=Lot.objects.all(), required=False, allow_null=True,
         help_text="Reference of the lot to take (only SPECIFIC uses it); it must be a lot of the line's item.",
     )
@@ -112,6 +140,13 @@ class OrderSerializer(StrictModelSerializer):
     def to_internal_value(self, data):
         if isinstance(data, dict) and "lines" not in data and "item_code" in data:
             data = _from_flat_shape(data)
+        lines = data.get("lines") if isinstance(data, dict) else None
+        if isinstance(lines, list):
+            if len(lines) > settings.ORDER_MAX_LINES:  # refused before a single line is looked at
+                raise serializers.ValidationError({"lines": [
+                    f"An order holds at most {settings.ORDER_MAX_LINES} lines (ORDER_MAX_LINES); this one has "
+                    f"{len(lines)}. Split it into several orders."]})
+            self.lines_input = lines
         return super().to_internal_value(data)
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Sum
 from django.utils.translation import gettext
@@ -67,7 +68,7 @@ def order_create(*, lines: Sequence[dict] = (), user=None, **fields: object) -> 
     """Create an order and its lines (each a dict of OrderLine fields: item, quantity, unit_price, lot)."""
     with transaction.atomic():
         order = record_create(Order, fields, ORDER_FIELDS)
-        _save_lines(order, lines, replace=False)
+        _save_lines(order, lines, replace=False, new_order=True)
     return order
 
 
@@ -143,12 +144,13 @@ def refuse_if_allocated(order: Order) -> None:
                        release=f"/api/v1/orders/{order.pk}/release/")
 
 
-def _save_lines(order: Order, lines: Sequence[dict], *, replace: bool) -> bool:
+def _save_lines(order: Order, lines: Sequence[dict], *, replace: bool, new_order: bool = False) -> bool:
     """Validate the lines in memory, then change, add (one bulk insert) and, if `replace`, remove lines.
 
     Return whether any line was added, changed or removed.
     """
-    existing = {line.pk: line for line in order.lines.all()} if (replace or any(d.get("id") for d in lines)) else {}
+    loaded = replace or any(d.get("id") for d in lines)
+    existing = {line.pk: line for line in order.lines.all()} if loaded else {}
     with_history = set(order.allocation_results.values_list("order_line_id", flat=True)) if existing else set()
     new: list[OrderLine] = []
     changed: list[OrderLine] = []
@@ -182,6 +184,11 @@ def _save_lines(order: Order, lines: Sequence[dict], *, replace: bool) -> bool:
         OrderLine.objects.filter(pk__in=removed).delete()
     if changed:
         OrderLine.objects.bulk_update(changed, ["item", "quantity", "unit_price", "lot"])
+    before = len(existing) if loaded else 0 if new_order else order.lines.count()
+    count = before - len(removed) + len(new)
+    if count > settings.ORDER_MAX_LINES:
+        raise InvalidInput(f"An order holds at most {settings.ORDER_MAX_LINES} lines (ORDER_MAX_LINES); "
+                           f"order {order.order_number} would have {count}.", field="lines")
     if new:
         OrderLine.objects.bulk_create(new)
     return bool(removed or changed or new)

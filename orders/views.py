@@ -1,7 +1,7 @@
 """API views of customers, payments and orders; release and cancel call the allocation services."""
 from __future__ import annotations
 
-from django.db.models import IntegerField, Prefetch, Q, Sum, Value
+from django.db.models import Count, IntegerField, Prefetch, Q, Sum, Value
 from django.db.models.functions import Coalesce
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
@@ -17,6 +17,7 @@ from allocation.serializers import (
     ReleaseRequestSerializer,
 )
 from allocation.services import allocation_release, order_cancel
+from inventory_alloc.pagination import PageNumberPagination, WeightedPagination
 from inventory_alloc.viewsets import ServiceModelViewSet
 from orders.filters import CustomerFilter, OrderFilter, PaymentFilter
 from orders.models import Customer, Order, OrderLine, Payment
@@ -66,6 +67,11 @@ class OrderViewSet(ServiceModelViewSet):
     filterset_class = OrderFilter
     search_fields = ["order_number", "customer__code", "customer__name"]
     writes = ORDER_WRITES
+    pagination_class = WeightedPagination  # a page stops before its lines pass API_MAX_NESTED_ROWS
+
+    def page_weights(self, ids: list[int]) -> dict[int, int]:
+        """Return how many lines each order carries."""
+        return dict(OrderLine.objects.filter(order_id__in=ids).values_list("order_id").annotate(n=Count("id")).order_by())
 
     def get_permissions(self):
         if self.action in ("release", "cancel"):
@@ -73,7 +79,7 @@ class OrderViewSet(ServiceModelViewSet):
         return super().get_permissions()
 
     @extend_schema(responses=AllocationResultSerializer(many=True))
-    @action(detail=True, methods=["get"], filterset_class=None, search_fields=[])
+    @action(detail=True, methods=["get"], filterset_class=None, search_fields=[], pagination_class=PageNumberPagination)
     def allocations(self, request, pk=None) -> Response:
         """List the order's allocation results (released ones included, with released_at)."""
         order = self.get_object()

@@ -88,13 +88,16 @@ def test_the_worked_example_through_the_service_writes_the_rows_lots_statuses_an
             run.orders_not_allocated, run.allocated_quantity, run.allocated_amount) == (
         RunStatus.DONE, 2, 2, 0, 0, 180, total)
     orders = widget_example["orders"]
-    assert run.outcomes == [
+    stored = [{"order": o.order_id, "order_number": o.order_number, "status": o.status, "quantity": o.quantity,
+               "amount": str(o.amount), "reason": o.reason, "shortfalls": o.shortfalls}
+              for o in run.outcome_rows.order_by("id")]
+    assert stored == [
         {"order": orders["O1"].pk, "order_number": "O1", "status": "allocated", "quantity": 120,
          "amount": str(expected[0][4] + expected[1][4]), "reason": "", "shortfalls": []},
         {"order": orders["O2"].pk, "order_number": "O2", "status": "allocated", "quantity": 60,
          "amount": str(expected[2][4] + expected[3][4]), "reason": "", "shortfalls": []},
     ]
-    assert report.outcomes == run.outcomes
+    assert report.outcomes == stored
     books_balance()
 
 

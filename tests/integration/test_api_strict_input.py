@@ -24,7 +24,7 @@ from tests.factories import CustomerFactory, ItemFactory, PaymentFactory
 WRITES = ("post", "put", "patch")
 DOCUMENTATION = {"schema", "docs", "redoc"}  # drf-spectacular's pages read their own parameters (lang, format)
 ROUTES = {p.name: p for p in api_urls.urlpatterns if p.name and "format" not in p.pattern.regex.groupindex}
-LISTS = [(prefix, viewset) for prefix, viewset, _ in api_urls.router.registry if hasattr(viewset, "list")]
+LISTS = [(basename, viewset) for _prefix, viewset, basename in api_urls.router.registry if hasattr(viewset, "list")]
 UNKNOWN_PARAMETER, UNKNOWN_FIELD = "Unknown query parameter. Known parameters: ", "Unknown field. Known fields: "
 
 
@@ -70,7 +70,9 @@ def path_of(shop):
     def path(name: str) -> str:
         view = ROUTES[name].callback.cls
         return reverse(name, kwargs={
-            group: "2026-01" if group == "period" else shop["objects"][view.queryset.model._meta.label].pk
+            group: "2026-01" if group == "period" else
+            shop["objects"]["allocation.AllocationRun"].pk if group == "run_pk" else
+            shop["objects"][view.queryset.model._meta.label].pk
             for group in ROUTES[name].pattern.regex.groupindex})
     return path
 
@@ -106,29 +108,31 @@ def body_of(shop, allocator):
 
 # --- unknown query parameters -------------------------------------------------------------------
 
-@pytest.mark.parametrize(("prefix", "viewset"), LISTS, ids=[prefix for prefix, _ in LISTS])
-def test_a_list_refuses_an_unknown_query_parameter_and_names_the_known_ones(shop, allocator, prefix, viewset):
-    response = allocator.get(f"{API}{prefix}/?colour=blue&page_size=10")
+@pytest.mark.parametrize(("basename", "viewset"), LISTS, ids=[basename for basename, _ in LISTS])
+def test_a_list_refuses_an_unknown_query_parameter_and_names_the_known_ones(path_of, allocator, basename, viewset):
+    response = allocator.get(f"{path_of(basename + '-list')}?colour=blue&page_size=10")
     assert (response.status_code, list(response.json())) == (400, ["colour"])
     expected = filter_parameters(viewset.filterset_class) | {"page", "page_size", "format"}
+    expected |= {"offset"} if hasattr(viewset.pagination_class, "offset_query_param") else set()
     expected |= {"search"} if getattr(viewset, "search_fields", None) else set()
     assert listed(response.json()["colour"][0], UNKNOWN_PARAMETER) == expected
 
 
-@pytest.mark.parametrize(("prefix", "viewset"), LISTS, ids=[prefix for prefix, _ in LISTS])
-def test_a_list_accepts_every_parameter_of_its_filters(shop, allocator, prefix, viewset):
+@pytest.mark.parametrize(("basename", "viewset"), LISTS, ids=[basename for basename, _ in LISTS])
+def test_a_list_accepts_every_parameter_of_its_filters(shop, path_of, allocator, basename, viewset):
     # given: a plausible value per kind of filter (a range filter reads <name>_after and <name>_before)
     base = viewset.filterset_class.base_filters
     plausible = {"BooleanFilter": "true", "NumberFilter": "1", "DateFilter": "2026-01-10", "CharFilter": "WIDGET",
                  "DateFromToRangeFilter": "2026-01-10", "ModelChoiceFilter": str(shop["customer"].pk)}
     search = {"search": "W"} if getattr(viewset, "search_fields", None) else {}
     # when
-    answers = {"page, format": allocator.get(f"{API}{prefix}/", {"page": 1, "page_size": 5, "format": "json", **search})}
+    path = path_of(f"{basename}-list")
+    answers = {"page, format": allocator.get(path, {"page": 1, "page_size": 5, "format": "json", **search})}
     for parameter in sorted(filter_parameters(viewset.filterset_class)):
         declared = base.get(parameter) or base[parameter.rpartition("_")[0]]
         kind = type(declared).__name__
         value = declared.extra["choices"][0][0] if kind == "ChoiceFilter" else plausible[kind]
-        answers[parameter] = allocator.get(f"{API}{prefix}/", {parameter: value})
+        answers[parameter] = allocator.get(path, {parameter: value})
     # then
     assert {name: response.status_code for name, response in answers.items()} == dict.fromkeys(answers, 200)
     ranges = [name for name, declared in base.items() if type(declared).__name__ == "DateFromToRangeFilter"]

@@ -337,6 +337,7 @@ API_CASES: dict[tuple[str, str], Callable] = {
     ("allocate", "post"): lambda c, w: json(c, "post", "allocate/", {
         "method": "FIFO", "orders": [w["orders"]["O2"].pk], "as_of": f"{timezone.localdate() + timedelta(days=2)}"}),
     ("period-close", "post"): lambda c, w: json(c, "post", f"periods/{timezone.localdate():%Y-%m}/close/"),
+    ("allocationrun-retry", "post"): lambda c, w: json(c, "post", f"allocation-runs/{AllocationRun.objects.get().pk}/retry/"),
 }
 
 

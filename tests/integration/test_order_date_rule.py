@@ -68,8 +68,8 @@ def test_the_api_says_why_the_order_was_skipped(late_order, allocator):
     assert response.status_code == 201
     o3 = outcome_of(response.json()["outcomes"], "O3")
     assert (o3["status"], o3["reason"]) == ("skipped", REASON)
-    run = allocator.get(f"{API}allocation-runs/{response.json()['run']['id']}/").json()
-    assert outcome_of(run["outcomes"], "O3")["reason"] == REASON
+    outcomes = allocator.get(f"{API}allocation-runs/{response.json()['run']['id']}/outcomes/?short=true").json()
+    assert outcome_of(outcomes["results"], "O3")["reason"] == REASON
 
 
 def test_the_admin_preview_and_the_run_page_say_why(late_order, widget_example, admin_client):

@@ -9,8 +9,8 @@ from django.core.management.base import BaseCommand, CommandError
 from allocation.domain import DomainError
 from allocation.management.commands._common import command_error, dump
 from allocation.models import Method, Policy
-from allocation.services import allocation_run
-from allocation.writes import long_statements
+from allocation.services import allocation_run, outcome_dict
+from allocation.sql import long_statements
 
 
 def _orders(text: str) -> list[int]:
@@ -65,7 +65,7 @@ class Command(BaseCommand):
             f"{run.orders_fully_allocated} fully, {run.orders_partly_allocated} partly, "
             f"{run.orders_not_allocated} not allocated; {run.allocated_quantity} units, amount {run.allocated_amount}"
         )
-        for outcome in report.outcomes:
+        for outcome in map(outcome_dict, report.outcome_rows):
             if outcome["shortfalls"] or outcome["status"] == "skipped":
                 short = ", ".join(f"{s['item_code']} short {s['short']}" for s in outcome["shortfalls"])
                 self.stdout.write(f"  {outcome['order_number']}: {outcome['status']} ({outcome['reason']}) {short}")

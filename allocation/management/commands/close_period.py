@@ -4,7 +4,7 @@ from django.core.management.base import BaseCommand
 from allocation.domain import DomainError
 from allocation.management.commands._common import command_error
 from allocation.services import period_close
-from allocation.writes import long_statements
+from allocation.sql import long_statements
 
 
 class Command(BaseCommand):

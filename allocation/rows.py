@@ -1,0 +1,121 @@
+"""The tables a run writes by the thousand, each declared once: its columns, their kinds, and the
+run-wide columns every row shares.
+
+From one declaration come the three set-based forms of an insert: PostgreSQL's COPY (text format) and its
+`INSERT ... SELECT FROM unnest(arrays)` (for a small run, inside the run's closing statement), and
+SQLite's multi-row `INSERT ... VALUES`. Adding a column to results or outcomes is one line here (plus the
+model and its migration); no form is written out by hand.
+"""
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db import connection
+
+from allocation.models import AllocationResult, RunOutcome
+from allocation.sql import chunked, sqlite_rows_per_statement
+
+# The SQL array type of each kind of column (PostgreSQL's unnest form).
+ARRAY_TYPES = {"id": "bigint", "int": "integer", "decimal": "numeric", "bool": "boolean", "text": "text", "json": "text"}
+# How a value read from its array becomes the column's type (PostgreSQL's unnest form).
+CASTS = {"json": "::jsonb"}
+
+
+def _copy_text(value: object) -> str:
+    """Return a value in COPY's text format (tab-separated; \\N is NULL; backslash escapes)."""
+    if value is None:
+        return "\\N"
+    if isinstance(value, bool):
+        return "t" if value else "f"
+    if isinstance(value, str):
+        return value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+    return str(value)
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    kind: str  # "id", "int", "decimal", "bool", "text" or "json" (JSON text)
+
+
+@dataclass(frozen=True)
+class RowTable:
+    """A table written set-based: `columns` differ per row (a row is a tuple in this order), `shared` per run."""
+
+    model: type
+    columns: tuple[Column, ...]
+    shared: tuple[Column, ...]
+
+    @property
+    def table(self) -> str:
+        return connection.ops.quote_name(self.model._meta.db_table)
+
+    @property
+    def names(self) -> str:
+        return ", ".join(column.name for column in self.columns + self.shared)
+
+    @property
+    def plain(self) -> bool:
+        """Whether no column can hold text or NULL, so a row needs no escaping in COPY."""
+        return all(column.kind in ("id", "int", "decimal", "bool") for column in self.columns)
+
+    def copy(self, cursor, rows: Sequence[tuple], shared: tuple) -> None:
+        """Insert `rows` with one COPY (PostgreSQL)."""
+        tail = "\t" + "\t".join(_copy_text(value) for value in shared) + "\n"
+        buffer = io.StringIO()
+        if self.plain:  # str() of ints, Decimals and bools is what COPY reads ("True" is a boolean too)
+            buffer.writelines("\t".join(map(str, row)) + tail for row in rows)
+        else:
+            buffer.writelines("\t".join(map(_copy_text, row)) + tail for row in rows)
+        buffer.seek(0)
+        cursor.copy_expert(f"COPY {self.table} ({self.names}) FROM STDIN", buffer)
+
+    def from_arrays(self, rows: Sequence[tuple], shared_sql: Sequence[str]) -> tuple[str, list]:
+        """Return `INSERT ... SELECT FROM unnest(...)` of `rows` (PostgreSQL) and its array parameters.
+
+        `shared_sql` gives the SQL of each shared column (a placeholder, or a subquery such as the id of
+        the run the same statement inserts).
+        """
+        arrays = ", ".join(f"%s::{ARRAY_TYPES[column.kind]}[]" for column in self.columns)
+        aliases = [f"c{n}" for n in range(len(self.columns))]
+        picked = ", ".join(f"u.{alias}{CASTS.get(column.kind, '')}" for alias, column in zip(aliases, self.columns, strict=True))
+        sql = (f"INSERT INTO {self.table} ({self.names}) "
+               f"SELECT {picked}, {', '.join(shared_sql)} FROM unnest({arrays}) AS u({', '.join(aliases)})")
+        return sql, [list(values) for values in zip(*rows, strict=True)] if rows else [[] for _ in self.columns]
+
+    def insert_many(self, cursor, rows: Sequence[tuple], shared: tuple) -> None:
+        """Insert `rows` with multi-row INSERTs (SQLite), as many rows a statement as its parameter limit allows."""
+        per_row = len(self.columns)
+        picked = ", ".join(f"column{n}" for n in range(1, per_row + 1))
+        head = (f"INSERT INTO {self.table} ({self.names}) "
+                f"SELECT {picked}{', %s' * len(shared)} FROM (VALUES ")
+        row_sql = f"({', '.join(['%s'] * per_row)})"
+        decimals = [n for n, column in enumerate(self.columns) if column.kind == "decimal"]
+        for chunk in chunked(rows, sqlite_rows_per_statement(per_row, len(shared))):
+            params = list(shared)
+            for row in chunk:
+                if decimals:
+                    row = tuple(str(value) if isinstance(value, Decimal) else value for value in row)
+                params += row
+            cursor.execute(f"{head}{', '.join([row_sql] * len(chunk))})", params)
+
+
+RESULTS = RowTable(
+    AllocationResult,
+    columns=(Column("order_id", "id"), Column("order_line_id", "id"), Column("item_id", "id"), Column("lot_id", "id"),
+             Column("allocated_quantity", "int"), Column("unit_cost", "decimal"), Column("allocated_price", "decimal"),
+             Column("cost_final", "bool")),
+    shared=(Column("run_id", "id"), Column("allocation_date", "text"), Column("method", "text"),
+            Column("created_at", "text")),
+)
+
+OUTCOMES = RowTable(
+    RunOutcome,
+    columns=(Column("order_id", "id"), Column("order_number", "text"), Column("status", "text"),
+             Column("quantity", "int"), Column("amount", "decimal"), Column("reason", "text"),
+             Column("short_lines", "int"), Column("shortfalls", "json")),
+    shared=(Column("run_id", "id"),),
+)
