@@ -13,6 +13,7 @@ from allocation.models import (
     RunOutcome,
     RunStatus,
 )
+from inventory_alloc import strict
 
 
 class AllocationResultFilter(filters.FilterSet):
@@ -22,8 +23,8 @@ class AllocationResultFilter(filters.FilterSet):
     lot = filters.CharFilter(field_name="lot__reference", label="Lot reference")
     run = filters.NumberFilter(field_name="run_id")
     method = filters.ChoiceFilter(choices=Method.choices)
-    allocation_date = filters.DateFromToRangeFilter()
-    active = filters.BooleanFilter(field_name="released_at", lookup_expr="isnull", label="Not released")
+    allocation_date = strict.DateFromToRangeFilter()
+    active = strict.BooleanFilter(field_name="released_at", lookup_expr="isnull", label="Not released")
 
     class Meta:
         model = AllocationResult
@@ -34,7 +35,7 @@ class AllocationRunFilter(filters.FilterSet):
     method = filters.ChoiceFilter(choices=Method.choices)
     policy = filters.ChoiceFilter(choices=Policy.choices)
     status = filters.ChoiceFilter(choices=RunStatus.choices)
-    as_of = filters.DateFromToRangeFilter()
+    as_of = strict.DateFromToRangeFilter()
 
     class Meta:
         model = AllocationRun
@@ -43,7 +44,7 @@ class AllocationRunFilter(filters.FilterSet):
 
 class RunOutcomeFilter(filters.FilterSet):
     status = filters.ChoiceFilter(choices=OutcomeStatus.choices)
-    short = filters.BooleanFilter(method="filter_short", label="Only orders that fell short (true) or only full ones (false)")
+    short = strict.BooleanFilter(method="filter_short", label="Only orders that fell short (true) or only full ones (false)")
     order_number = filters.CharFilter()
 
     class Meta:

@@ -5,23 +5,30 @@ from rest_framework import serializers
 
 from allocation.models import AllocationResult, AllocationRun, Method, Policy, RunOutcome
 from inventory_alloc.dates import SANE_DATE
-from inventory_alloc.strict import StrictSerializer
+from inventory_alloc.strict import (
+    StrictBooleanField,
+    StrictCharField,
+    StrictChoiceField,
+    StrictDateField,
+    StrictIntegerField,
+    StrictSerializer,
+)
 from orders.models import Order
 from stock.models import Item, Lot
 
 
 class AllocateRequestSerializer(StrictSerializer):
-    method = serializers.ChoiceField(choices=Method.choices)
+    method = StrictChoiceField(choices=Method.choices)
     orders = serializers.ListField(
-        child=serializers.IntegerField(min_value=1, max_value=2**62), required=False, allow_null=True,
+        child=StrictIntegerField(min_value=1, max_value=2**62), required=False, allow_null=True,
         help_text="Order ids to allocate; default: every open order.",
     )
-    as_of = serializers.DateField(required=False, allow_null=True, validators=SANE_DATE,
-                                  help_text="Allocation date (default today), from 2000-01-01 to 2100-12-31.")
-    policy = serializers.ChoiceField(choices=Policy.choices, default=Policy.ORDER_DATE)
-    allow_partial = serializers.BooleanField(default=True)
-    allow_inbound = serializers.BooleanField(default=True)
-    dry_run = serializers.BooleanField(default=False)
+    as_of = StrictDateField(required=False, allow_null=True, validators=SANE_DATE,
+                            help_text="Allocation date (default today), from 2000-01-01 to 2100-12-31.")
+    policy = StrictChoiceField(choices=Policy.choices, default=Policy.ORDER_DATE)
+    allow_partial = StrictBooleanField(default=True)
+    allow_inbound = StrictBooleanField(default=True)
+    dry_run = StrictBooleanField(default=False)
 
 
 class AllocationResultSerializer(serializers.ModelSerializer):
@@ -116,7 +123,7 @@ def dry_run_results(run: AllocationRun, picks: list) -> list[AllocationResult]:
 
 
 class ReleaseRequestSerializer(StrictSerializer):
-    lot = serializers.CharField(required=False, allow_blank=True, max_length=64,
+    lot = StrictCharField(required=False, allow_blank=True, max_length=64,
                                 help_text="Release only the allocations on this lot (its reference).")
 
 
@@ -131,7 +138,7 @@ class ReleaseReportSerializer(serializers.Serializer):
 
 
 class PeriodCloseRequestSerializer(StrictSerializer):
-    dry_run = serializers.BooleanField(default=False)
+    dry_run = StrictBooleanField(default=False)
 
 
 class RecostingSerializer(serializers.Serializer):

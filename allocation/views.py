@@ -32,7 +32,7 @@ from allocation.serializers import (
 from allocation.services import allocation_run, allocation_runs_expire, period_close
 from allocation.tasks import allocation_run_is_big, allocation_run_retry, allocation_run_start
 from inventory_alloc.pagination import WeightedPagination
-from inventory_alloc.strict import StrictQueryParamsMixin
+from inventory_alloc.strict import StrictQueryParamsMixin, query_flag
 from inventory_alloc.viewsets import GenericViewSet, ReadOnlyViewSet
 
 _ERROR = inline_serializer("ErrorDetail", {"detail": serializers.CharField()})
@@ -176,11 +176,9 @@ class PeriodCloseView(StrictQueryParamsMixin, APIView):
         },
     )
     def post(self, request, period: str) -> Response:
-        dry_run = False
-        for data in (request.query_params, request.data):  # a body that is not an object is a 400, never ignored
-            params = PeriodCloseRequestSerializer(data=data)
-            params.is_valid(raise_exception=True)
-            dry_run = dry_run or params.validated_data["dry_run"]
+        params = PeriodCloseRequestSerializer(data=request.data)  # a body that is not an object is a 400
+        params.is_valid(raise_exception=True)
+        dry_run = params.validated_data["dry_run"] or query_flag(request, "dry_run")
         report = period_close(period=period, user=request.user, dry_run=dry_run)
         body = PeriodCloseReportSerializer({
             "period": report.period, "start": report.start, "end": report.end, "dry_run": dry_run,

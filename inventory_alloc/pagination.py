@@ -20,6 +20,15 @@ class PageNumberPagination(pagination.PageNumberPagination):
     page_size_query_param = "page_size"
     max_page_size = 1000
 
+    def get_page_size(self, request):
+        """Return `page_size` (at most 1000); a value that is not a whole number above zero is a 400."""
+        text = request.query_params.get(self.page_size_query_param)
+        if text is None:
+            return self.page_size
+        if not text.isdigit() or int(text) < 1:
+            raise ValidationError({self.page_size_query_param: ["Enter a whole number above zero."]})
+        return min(int(text), self.max_page_size)
+
     def get_next_link(self):
         return with_slash(super().get_next_link())
 

@@ -187,15 +187,14 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["allocation.permissions.ModelPermissions"],
     "DEFAULT_PAGINATION_CLASS": "inventory_alloc.pagination.PageNumberPagination",
-    "DEFAULT_PARSER_CLASSES": [
-        "inventory_alloc.parsers.JSONParser",
-        "rest_framework.parsers.FormParser",
-        "rest_framework.parsers.MultiPartParser",
-    ],
+    # JSON bodies only: a form field is always text, so `"dry_run": "maybe"` could not be told from a
+    # typed value; any other content type is a 415.
+    "DEFAULT_PARSER_CLASSES": ["inventory_alloc.parsers.JSONParser"],
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
     "PAGE_SIZE": env.int("API_PAGE_SIZE", default=50),
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
-        "rest_framework.filters.SearchFilter",
+        "inventory_alloc.strict.SearchFilter",
     ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "inventory_alloc.exceptions.exception_handler",
@@ -256,6 +255,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "inventory_alloc.schema.closed_request_bodies",
+        "inventory_alloc.schema.documented_errors",
     ],
     "ENUM_NAME_OVERRIDES": {
         "OrderStatusEnum": "orders.models.OrderStatus",

@@ -8,14 +8,18 @@
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from decimal import Decimal, InvalidOperation
 
+import django_filters
+from django import forms
+from django.db import models
 from django.db.models import QuerySet
 from django_filters.widgets import SuffixedMultiWidget
-from rest_framework import serializers
+from rest_framework import filters, serializers
 from rest_framework.exceptions import ValidationError
-from rest_framework.filters import OrderingFilter, SearchFilter
+from rest_framework.filters import OrderingFilter
 
 READ_ONLY = "Read only: it cannot be changed through the API; leave it out or send its current value."
 
@@ -77,13 +81,14 @@ class StrictFieldsMixin:
         return errors
 
 
-# The bases carry no docstring: the OpenAPI schema would show it as every subclass's description.
-class StrictModelSerializer(StrictFieldsMixin, serializers.ModelSerializer):
-    pass  # a ModelSerializer with strict input
-
-
-class StrictSerializer(StrictFieldsMixin, serializers.Serializer):
-    pass  # a plain Serializer (request parameters) with strict input
+def query_flag(request, name: str) -> bool:
+    """Return a true/false query parameter (absent: false); any other value is a 400 naming it."""
+    value = request.query_params.get(name)
+    if value is None:
+        return False
+    if value not in ("true", "false"):
+        raise ValidationError({name: ['Use "true" or "false".']})
+    return value == "true"
 
 
 def filter_parameters(filterset_class) -> set[str]:
@@ -111,7 +116,7 @@ class StrictQueryParamsMixin:
         known = {"format", *self.extra_query_params}
         backends = getattr(self, "filter_backends", ())
         for backend in backends:
-            if isinstance(backend, type) and issubclass(backend, SearchFilter) and getattr(self, "search_fields", None):
+            if isinstance(backend, type) and issubclass(backend, filters.SearchFilter) and getattr(self, "search_fields", None):
                 known.add(backend.search_param)
             if isinstance(backend, type) and issubclass(backend, OrderingFilter):
                 known.add(backend.ordering_param)
@@ -130,3 +135,157 @@ class StrictQueryParamsMixin:
         if unknown:
             known = ", ".join(sorted(self.known_query_params()))
             raise ValidationError({name: [f"Unknown query parameter. Known parameters: {known}."] for name in unknown})
+        empty = sorted(name for name, value in request.query_params.items()
+                       if value == "" and name not in self.text_query_params())
+        if empty:  # a date, a number, a choice or true/false: empty is none of them
+            raise ValidationError({name: ["Give a value, or leave the parameter out."] for name in empty})
+
+    def text_query_params(self) -> set[str]:
+        """Return the parameters that take any text (where an empty value is a value)."""
+        filterset = getattr(self, "filterset_class", None)
+        texts = {name for name, declared in (filterset.base_filters.items() if filterset else ())
+                 if isinstance(declared, django_filters.CharFilter)}
+        return texts | {"search"}
+
+
+# --- JSON values of the right type only ------------------------------------------------------------
+# DRF coerces: "5" is taken for 5, "true" and 1 for true, 5 for "5", "2026-1-5" for a date. The schema says
+# which JSON type each field has; a value of another type is a 400 naming the field, so what the API
+# accepts is exactly what its OpenAPI schema describes.
+
+class StrictBooleanField(serializers.BooleanField):
+    def to_internal_value(self, data):
+        if not isinstance(data, bool):
+            self.fail("invalid", input=data)
+        return data
+
+
+class StrictIntegerField(serializers.IntegerField):
+    default_error_messages = {"invalid": "A whole number is required (a JSON number, not text)."}
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class StrictCharField(serializers.CharField):
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class StrictEmailField(StrictCharField, serializers.EmailField):
+    pass
+
+
+class StrictChoiceField(serializers.ChoiceField):
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid_choice", input=data)
+        return super().to_internal_value(data)
+
+
+class StrictDateField(serializers.DateField):
+    default_error_messages = {"invalid": "Date has wrong format. Use YYYY-MM-DD."}
+
+    def to_internal_value(self, value):
+        if not isinstance(value, str) or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+            self.fail("invalid", format="YYYY-MM-DD")
+        return super().to_internal_value(value)
+
+
+class StrictDecimalField(serializers.DecimalField):
+    """A decimal as a JSON string ("12.5000") or number (12.5); never true/false or a list."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, str | int | float):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class StrictSlugRelatedField(serializers.SlugRelatedField):
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class StrictPrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField):
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("incorrect_type", data_type=type(data).__name__)
+        return super().to_internal_value(data)
+
+
+STRICT_FIELDS = {
+    models.BooleanField: StrictBooleanField,
+    models.CharField: StrictCharField,
+    models.TextField: StrictCharField,
+    models.EmailField: StrictEmailField,
+    models.DateField: StrictDateField,
+    models.DecimalField: StrictDecimalField,
+    models.IntegerField: StrictIntegerField,
+    models.PositiveIntegerField: StrictIntegerField,
+    models.PositiveBigIntegerField: StrictIntegerField,
+    models.BigIntegerField: StrictIntegerField,
+    models.AutoField: StrictIntegerField,
+    models.BigAutoField: StrictIntegerField,
+}
+
+
+class SearchFilter(filters.SearchFilter):
+    """DRF's search, documented in the schema only for views that search (`search_fields`)."""
+
+    def get_schema_operation_parameters(self, view):
+        return super().get_schema_operation_parameters(view) if getattr(view, "search_fields", None) else []
+
+
+# The bases carry no docstring: the OpenAPI schema would show it as every subclass's description.
+class StrictModelSerializer(StrictFieldsMixin, serializers.ModelSerializer):
+    # A ModelSerializer with strict input: its fields take JSON values of their own type only.
+    serializer_field_mapping = {**serializers.ModelSerializer.serializer_field_mapping, **STRICT_FIELDS}
+    serializer_related_field = StrictPrimaryKeyRelatedField
+    serializer_choice_field = StrictChoiceField
+
+
+class StrictSerializer(StrictFieldsMixin, serializers.Serializer):
+    pass  # a plain Serializer (request parameters) with strict input
+
+
+# --- query filters of the right type only -----------------------------------------------------------
+# django-filter reads dates in the locale's formats ("10/25/2026") and ignores a boolean it cannot read;
+# the schema says YYYY-MM-DD and true/false, and anything else is a 400 naming the parameter.
+
+class IsoDateField(forms.DateField):
+    input_formats = ["%Y-%m-%d"]
+
+
+class IsoDateRangeField(django_filters.fields.DateRangeField):
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields = (IsoDateField(required=False), IsoDateField(required=False))
+
+
+class TrueFalseField(forms.Field):
+    default_error_messages = {"invalid": 'Use "true" or "false".'}
+
+    def to_python(self, value):
+        if value in (None, ""):
+            return None
+        if value not in ("true", "false"):
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+        return value == "true"
+
+
+class DateFilter(django_filters.DateFilter):
+    field_class = IsoDateField
+
+
+class DateFromToRangeFilter(django_filters.DateFromToRangeFilter):
+    field_class = IsoDateRangeField
+
+
+class BooleanFilter(django_filters.BooleanFilter):
+    field_class = TrueFalseField

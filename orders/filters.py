@@ -3,11 +3,12 @@ from __future__ import annotations
 
 import django_filters as filters
 
+from inventory_alloc import strict
 from orders.models import Customer, Order, OrderLine, OrderStatus, Payment, PaymentStatus
 
 
 class CustomerFilter(filters.FilterSet):
-    is_active = filters.BooleanFilter()
+    is_active = strict.BooleanFilter()
 
     class Meta:
         model = Customer
@@ -17,8 +18,8 @@ class CustomerFilter(filters.FilterSet):
 class PaymentFilter(filters.FilterSet):
     customer = filters.ModelChoiceFilter(queryset=Customer.objects.all())
     status = filters.ChoiceFilter(choices=PaymentStatus.choices)
-    due_date = filters.DateFromToRangeFilter()
-    paid_on = filters.DateFromToRangeFilter()
+    due_date = strict.DateFromToRangeFilter()
+    paid_on = strict.DateFromToRangeFilter()
 
     class Meta:
         model = Payment
@@ -28,7 +29,7 @@ class PaymentFilter(filters.FilterSet):
 class OrderFilter(filters.FilterSet):
     status = filters.ChoiceFilter(choices=OrderStatus.choices)
     customer = filters.ModelChoiceFilter(queryset=Customer.objects.all())
-    order_date = filters.DateFromToRangeFilter()
+    order_date = strict.DateFromToRangeFilter()
     item_code = filters.CharFilter(method="filter_item_code", label="Orders with a line of this item")
 
     class Meta:

@@ -7,7 +7,7 @@ from django.conf import settings
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from inventory_alloc.strict import StrictModelSerializer
+from inventory_alloc.strict import StrictIntegerField, StrictModelSerializer, StrictSlugRelatedField
 from orders.models import Customer, Order, OrderLine, Payment
 from orders.selectors import order_total
 from stock.models import Item, Lot
@@ -41,7 +41,7 @@ class PaymentSerializer(StrictModelSerializer):
         extra_kwargs = {"amount": {"min_value": Decimal("0.01")}}
 
 
-class LinesSlugField(serializers.SlugRelatedField):
+class LinesSlugField(StrictSlugRelatedField):
     """A slug (item code, lot reference) of an order line, looked up for every line of the order in one query.
 
     The first line asks for the slugs of all the order's lines (`OrderSerializer.lines_input`), so an order of
@@ -49,7 +49,7 @@ class LinesSlugField(serializers.SlugRelatedField):
     """
 
     def to_internal_value(self, data):
-        if not isinstance(data, str | int) or isinstance(data, bool):
+        if not isinstance(data, str):
             self.fail("invalid")
         found = self._found()
         if str(data) not in found:
@@ -62,14 +62,14 @@ class LinesSlugField(serializers.SlugRelatedField):
         if key not in cache:
             lines = getattr(self.root, "lines_input", None) or []
             wanted = {str(line[self.field_name]) for line in lines
-                      if isinstance(line, dict) and isinstance(line.get(self.field_name), str | int)}
+                      if isinstance(line, dict) and isinstance(line.get(self.field_name), str)}
             rows = self.get_queryset().filter(**{f"{self.slug_field}__in": wanted})
             cache[key] = {str(getattr(row, self.slug_field)): row for row in rows}
         return cache[key]
 
 
 class OrderLineSerializer(StrictModelSerializer):
-    id = serializers.IntegerField(
+    id = StrictIntegerField(
         required=False, min_value=1, max_value=2**62,
         help_text="When editing an order: the line to keep and change (lines left out are removed).",
     )

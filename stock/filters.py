@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import django_filters as filters
 
+from inventory_alloc import strict
 from stock.models import Item, Lot
 
 
 class ItemFilter(filters.FilterSet):
     category = filters.CharFilter()
-    is_active = filters.BooleanFilter()
+    is_active = strict.BooleanFilter()
 
     class Meta:
         model = Item
@@ -17,10 +18,10 @@ class ItemFilter(filters.FilterSet):
 
 class LotFilter(filters.FilterSet):
     item_code = filters.CharFilter(field_name="item__item_code")
-    in_stock = filters.DateFilter(method="filter_in_stock", label="In stock at this date")
-    inbound = filters.DateFilter(method="filter_inbound", label="Inbound (not received, not expired) at this date")
-    expired = filters.DateFilter(method="filter_expired", label="Expired at this date")
-    received_on = filters.DateFromToRangeFilter()
+    in_stock = strict.DateFilter(method="filter_in_stock", label="In stock at this date")
+    inbound = strict.DateFilter(method="filter_inbound", label="Inbound (not received, not expired) at this date")
+    expired = strict.DateFilter(method="filter_expired", label="Expired at this date")
+    received_on = strict.DateFromToRangeFilter()
 
     class Meta:
         model = Lot

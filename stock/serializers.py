@@ -6,7 +6,8 @@ import secrets
 from django.utils import timezone
 from rest_framework import serializers
 
-from inventory_alloc.strict import StrictModelSerializer
+from inventory_alloc.dates import SANE_DATE
+from inventory_alloc.strict import StrictDateField, StrictDecimalField, StrictModelSerializer, StrictSlugRelatedField
 from stock.models import Item, Lot
 
 ALLOCATED_HINT = ("Read only: allocation runs and releases change it (POST allocate/, POST orders/{id}/release/); "
@@ -21,7 +22,7 @@ class ItemSerializer(StrictModelSerializer):
 
 
 class LotSerializer(StrictModelSerializer):
-    item_code = serializers.SlugRelatedField(source="item", slug_field="item_code", queryset=Item.objects.all())
+    item_code = StrictSlugRelatedField(source="item", slug_field="item_code", queryset=Item.objects.all())
     available_quantity = serializers.IntegerField(read_only=True)
     read_only_hints = {
         "item": "Read only: set `item_code` instead.",
@@ -47,9 +48,9 @@ def generate_lot_reference(day=None) -> str:
 class InventorySerializer(StrictModelSerializer):
     """A lot as the original design wrote it: item_code, quantity, receipt_date, unit_price."""
 
-    item_code = serializers.SlugRelatedField(source="item", slug_field="item_code", queryset=Item.objects.all())
-    receipt_date = serializers.DateField(source="received_on", required=False, allow_null=True)
-    unit_price = serializers.DecimalField(source="unit_cost", max_digits=18, decimal_places=4, min_value=0)
+    item_code = StrictSlugRelatedField(source="item", slug_field="item_code", queryset=Item.objects.all())
+    receipt_date = StrictDateField(source="received_on", required=False, allow_null=True, validators=SANE_DATE)
+    unit_price = StrictDecimalField(source="unit_cost", max_digits=18, decimal_places=4, min_value=0)
     available_quantity = serializers.IntegerField(read_only=True)
     read_only_hints = {
         "reference": "Read only: a new lot's reference is generated (INV-<date>-<hex>); use lots/ to choose one.",

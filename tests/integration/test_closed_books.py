@@ -5,7 +5,7 @@ from datetime import date
 import pytest
 from django.db import connection, connections, transaction
 
-from allocation import writes
+from allocation import sql
 from allocation.domain import PeriodClosed
 from allocation.models import AllocationResult, AllocationRun, Method
 from allocation.services import allocation_run, allocation_run_prepare, period_close
@@ -41,14 +41,14 @@ def test_a_period_close_waits_for_a_run_in_a_past_period_on_postgresql():
 
     def run_holding_the_books():
         with transaction.atomic():
-            writes.lock_closed_books(exclusive=False)
+            sql.lock_closed_books(exclusive=False)
             taken.set()
             release.wait(10)
         connections.close_all()
 
     def try_exclusive():
         with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [writes._BOOKS_LOCK])
+            cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [sql._BOOKS_LOCK])
             results["close_could_lock"] = cursor.fetchone()[0]
         connections.close_all()
 
