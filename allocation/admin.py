@@ -4,10 +4,10 @@ from django.urls import path
 from django.utils.translation import gettext_lazy as _
 from import_export.admin import ExportMixin
 
-from allocation import admin_views
+from allocation import admin_stock_orders, admin_views
 from allocation.models import SHORT_STATUSES, AllocationResult, AllocationRun, ClosedPeriod, RunOutcome, RunStatus
+from allocation.requests import allocation_runs_expire
 from allocation.resources import AllocationResultResource, AllocationRunResource
-from allocation.services import allocation_runs_expire
 from inventory_alloc.admin_base import EXPORT_FORMATS
 
 RUN_PAGE_ROWS = 100  # outcomes and results per page on a run's page
@@ -123,3 +123,6 @@ class ClosedPeriodAdmin(ReadOnlyAdmin):
     def changelist_view(self, request, extra_context=None):
         extra = {"can_close_period": admin_views.can_run_allocation(request), **(extra_context or {})}
         return super().changelist_view(request, extra)
+
+
+admin_stock_orders.extend(admin.site)

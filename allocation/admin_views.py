@@ -18,11 +18,12 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
 
-from allocation.domain import DomainError, InsufficientStock
+from allocation.domain import InsufficientStock
 from allocation.forms import AllocateForm, PeriodCloseForm
 from allocation.models import AllocationRun, ClosedPeriod, OutcomeStatus, RunStatus
-from allocation.services import allocation_release, allocation_run, order_cancel, period_close
-from allocation.tasks import allocation_run_is_big, allocation_run_retry, allocation_run_start
+from allocation.requests import allocation_request, allocation_run_retry
+from allocation.services import allocation_release, order_cancel, period_close
+from inventory_alloc.errors import DomainError
 from orders.models import OrderStatus
 from stock.models import Item, Lot
 
@@ -160,17 +161,14 @@ def allocate_view(model_admin, request: HttpRequest) -> HttpResponse:
         if not ids:
             return nothing_selected(model_admin, request)
         commit = "allocate" in request.POST
-        try:
-            if commit and allocation_run_is_big(ids):  # --- AWS Lambda: a big run goes to an asynchronous task
-                return run_done(model_admin, request, allocation_run_start(
-                    orders=ids, user=request.user, **form.run_parameters()))
-            report = allocation_run(orders=ids, dry_run=not commit, user=request.user, **form.run_parameters())
+        try:  # a big run is queued (on Lambda, an asynchronous task): the message links to it
+            ticket = allocation_request(form.run_request(ids, dry_run=not commit), user=request.user)
         except DomainError as error:
             model_admin.message_user(request, domain_error_message(error), messages.ERROR)
         else:
             if commit:
-                return run_done(model_admin, request, report.run)
-            preview = preview_context(report)
+                return run_done(model_admin, request, ticket.run)
+            preview = preview_context(ticket.report)
     return allocate_page(model_admin, request, queryset, selection, form, preview)
 
 
@@ -196,7 +194,7 @@ def run_retry_view(model_admin, request: HttpRequest, object_id: str) -> HttpRes
     if request.method != "POST":
         return HttpResponseRedirect(url)
     try:
-        run = allocation_run_retry(run=object_id, user=request.user)
+        run = allocation_run_retry(run=object_id, user=request.user).run
     except DomainError as error:
         model_admin.message_user(request, domain_error_message(error), messages.ERROR)
         return HttpResponseRedirect(url)

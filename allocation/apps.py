@@ -5,3 +5,10 @@ from django.utils.translation import gettext_lazy as _
 class AllocationConfig(AppConfig):
     name = "allocation"
     verbose_name = _("Allocation")
+
+    def ready(self) -> None:
+        # Lend this app's rules to the services of the apps below it (Django loads models first).
+        from allocation import guards, requests, tasks
+
+        del guards  # importing it registered its refusals
+        requests.run_queue.send = tasks.allocation_run_execute

@@ -11,6 +11,9 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 
+# The shared errors, which the engine's own (below) extend; also importable from here.
+from inventory_alloc.errors import Conflict, DomainError, InvalidInput, NotFound  # noqa: F401
+
 COST_PLACES = Decimal("0.0001")
 MONEY_PLACES = Decimal("0.01")
 
@@ -145,50 +148,31 @@ class Plan:
 
 # --- Errors -----------------------------------------------------------------
 
-class DomainError(Exception):
-    """A business rule refused the request. Subclasses say how (400/404/409)."""
-
-    default_message = "The request breaks a business rule."
-
-    def __init__(self, message: str | None = None, **data: object) -> None:
-        self.message = message or self.default_message
-        self.data = data
-        super().__init__(self.message)
-
-
-class InvalidInput(DomainError):
-    """A parameter is wrong: `field` names it (maps to 400)."""
-
-    def __init__(self, message: str, *, field: str, **data: object) -> None:
-        super().__init__(message, **data)
-        self.field = field
-
-
 class UnknownMethod(InvalidInput):
     def __init__(self, name: object) -> None:
         super().__init__(f'"{name}" is not an allocation method.', field="method", name=str(name))
 
 
-class NotFound(DomainError):
-    """Something named by the request does not exist (maps to 404)."""
-
-    default_message = "Not found."
-
-
-class Conflict(DomainError):
-    """The request clashes with the current state (maps to 409)."""
-
-    default_message = "The request conflicts with the current state."
-
-
 class InsufficientStock(Conflict):
-    """An all-or-nothing request cannot be filled; `shortfalls` says by how much."""
+    """An all-or-nothing request cannot be filled; `shortfalls` says by how much.
+
+    Its data carries them as rows too (`shortfalls`: line, item_code, requested, allocated, short,
+    reason), as the API shows them.
+    """
 
     default_message = "Not enough stock to fill the order."
+    code = "insufficient_stock"
 
-    def __init__(self, shortfalls: list[Shortfall], message: str | None = None, **data: object) -> None:
+    def __init__(self, shortfalls: list[Shortfall], message: str | None = None, *,
+                 item_codes: dict[int, str] | None = None, **data: object) -> None:
         super().__init__(message, **data)
         self.shortfalls = shortfalls
+        self.item_codes = item_codes or {}
+
+    def payload(self) -> dict:
+        rows = [{"line": s.line_id, "item_code": self.item_codes.get(s.item_id, ""), "requested": s.requested,
+                 "allocated": s.allocated, "short": s.short, "reason": s.reason} for s in self.shortfalls]
+        return {**self.data, "shortfalls": rows}
 
 
 class LotOverAllocated(Conflict):

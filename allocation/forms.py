@@ -1,41 +1,43 @@
 """Forms of the back office: the allocation parameters and the period to close."""
 from __future__ import annotations
 
+from dataclasses import MISSING, Field
 from datetime import timedelta
 
 from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from allocation.models import Method, Policy
+from allocation.methods import DEFAULT_METHOD
+from allocation.parameters import CHOICES, PARAMETERS, RunRequest
 from inventory_alloc.dates import SANE_DATE
 
 
-class AllocateForm(forms.Form):
-    """The parameters of an allocation run started from the orders list."""
+def _parameter_field(parameter: Field) -> forms.Field:
+    """Return the form field of a run parameter, from its declaration (`allocation.parameters.RunRequest`)."""
+    meta = parameter.metadata
+    options = {"label": meta["label"], "help_text": meta["help"]}
+    if meta["kind"] == "choice":
+        initial = DEFAULT_METHOD if parameter.default is MISSING else parameter.default
+        return forms.ChoiceField(choices=CHOICES[meta["choices"]](), initial=initial, **options)
+    if meta["kind"] == "date":
+        return forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}), validators=SANE_DATE,
+                               **options)
+    return forms.BooleanField(required=False, initial=parameter.default, **options)
 
-    method = forms.ChoiceField(label=_("Method"), choices=Method.choices, initial=Method.FIFO)
-    policy = forms.ChoiceField(label=_("Policy"), choices=Policy.choices, initial=Policy.ORDER_DATE)
-    as_of = forms.DateField(
-        label=_("As of"), required=False, widget=forms.DateInput(attrs={"type": "date"}), validators=SANE_DATE,
-        help_text=_("The allocation date; empty means today. It cannot be in the future."),
-    )
-    allow_partial = forms.BooleanField(
-        label=_("Allow partial"), required=False, initial=True,
-        help_text=_("An order may be left partly allocated."),
-    )
-    allow_inbound = forms.BooleanField(
-        label=_("Allow inbound"), required=False, initial=True,
-        help_text=_("Lots not received yet may be allocated, after every lot in stock."),
-    )
 
-    def run_parameters(self) -> dict:
-        """Return the cleaned fields as keyword arguments of `allocation_run`."""
-        data = self.cleaned_data
-        return {
-            "method": data["method"], "policy": data["policy"], "as_of": data["as_of"] or None,
-            "allow_partial": data["allow_partial"], "allow_inbound": data["allow_inbound"],
-        }
+class AllocateFormBase(forms.Form):
+    """The parameters of an allocation run started from the orders list (its fields: `AllocateForm`)."""
+
+    def run_request(self, orders: list[int], *, dry_run: bool) -> RunRequest:
+        """Return the run the page asks for, over `orders`."""
+        return RunRequest.of(orders=orders, dry_run=dry_run, **self.cleaned_data)
+
+
+AllocateForm = type("AllocateForm", (AllocateFormBase,), {
+    "__module__": __name__,
+    **{parameter.name: _parameter_field(parameter) for parameter in PARAMETERS if parameter.metadata["on_form"]},
+})
 
 
 def previous_period() -> str:

@@ -120,3 +120,15 @@ def periodic_average(
             average = ((average or 0) * on_hand + receipts_value) / (on_hand + receipts_qty)
         on_hand += receipts_qty + moved
     return average
+
+
+def last_receipt_cost(events: Iterable[StockEvent], at: date) -> Decimal | None:
+    """Return the unit cost of the item's most recent receipt on or before `at` (最終仕入原価).
+
+    Receipts of one date count in the order given (the reads give them by lot id): the last one wins.
+    """
+    cost, latest = None, None
+    for event in events:
+        if event.kind == RECEIPT and event.on <= at and (latest is None or event.on >= latest):
+            cost, latest = event.unit_cost, event.on
+    return cost

@@ -16,9 +16,10 @@ from decimal import Decimal
 
 from django.db import connection
 
-from allocation.domain import COST_PLACES, InvalidInput, NotFound
+from allocation.domain import COST_PLACES
 from allocation.models import AllocationResult
 from allocation.sql import batch_size, chunked, in_list, is_postgres, table
+from inventory_alloc.errors import InvalidInput, NotFound
 from orders.models import ALLOCATABLE_STATUSES, Order, OrderLine
 from stock.models import Lot
 

@@ -204,11 +204,8 @@ class AllocationResult(models.Model):
             models.Index(fields=["order", "released_at"], name="result_order_idx"),
             # An item's results are reached through its lots (lot_item_received_idx, then this one).
             models.Index(fields=["lot", "released_at"], name="result_lot_idx"),
-            # Only total-average picks are looked up by date (to close a period).
-            models.Index(
-                fields=["allocation_date"], name="result_total_average_date_idx",
-                condition=Q(method="TOTAL_AVERAGE"),
-            ),
+            # Only provisional picks are looked up by date (to close a period): a small index.
+            models.Index(fields=["allocation_date"], name="result_provisional_date_idx", condition=Q(cost_final=False)),
         ]
 
     def __str__(self) -> str:

@@ -11,12 +11,13 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from allocation.domain import InvalidInput, PeriodClosed, PeriodNotEnded, amount_of, fraction_to_cost
-from allocation.history import periodic_average
-from allocation.models import AllocationResult, ClosedPeriod, Method
-from allocation.selectors import item_histories, period_start_function
+from allocation.domain import PeriodClosed, PeriodNotEnded, amount_of
+from allocation.methods import get_method
+from allocation.models import AllocationResult, ClosedPeriod
+from allocation.selectors import item_costs, period_start_function
 from allocation.sql import lock_closed_books
 from inventory_alloc.dates import EARLIEST, LATEST, OUT_OF_RANGE
+from inventory_alloc.errors import InvalidInput
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,11 +66,12 @@ def parse_period(period: str | date) -> tuple[str, date, date]:
 
 
 def period_close(*, period: str | date, user=None, dry_run: bool = False) -> PeriodCloseReport:
-    """Recompute the period's total average with all its receipts and re-cost its picks.
+    """Recompute the period's averages with all its receipts and re-cost its provisional picks.
 
-    Refuses a period that has not ended or is already closed. Every
-    TOTAL_AVERAGE pick dated in the period gets the final cost; the provisional
-    cost and amount stay on the result. A dry run shows what would change.
+    Refuses a period that has not ended or is already closed. Every provisional pick dated in the
+    period (a method whose spec is `provisional`: the total average) gets the final cost its method
+    gives with the whole period; the provisional cost and amount stay on the result. A dry run shows
+    what would change.
     """
     label, start, end = parse_period(period)
     if end >= timezone.localdate():
@@ -80,21 +82,12 @@ def period_close(*, period: str | date, user=None, dry_run: bool = False) -> Per
         if ClosedPeriod.objects.filter(start=start).exists():
             raise PeriodClosed(label, f"Period {label} is already closed.")
         selected = (
-            AllocationResult.objects.filter(method=Method.TOTAL_AVERAGE, allocation_date__range=(start, end))
+            AllocationResult.objects.filter(cost_final=False, allocation_date__range=(start, end))
             .select_related("order", "item", "lot").order_by("id")
         )
         picks = list(selected if dry_run else selected.select_for_update(of=("self",)))
         report = PeriodCloseReport(label, start, end)
-        costs = _final_averages({p.item_id for p in picks}, end)
-        for pick in picks:
-            report.averages.setdefault(pick.item.item_code, str(costs.get(pick.item_id) or ""))
-            new_cost = costs.get(pick.item_id) or pick.unit_cost
-            report.recosted.append(Recosting(
-                pick.pk, pick.order.order_number, pick.item.item_code, pick.lot.reference, pick.allocated_quantity,
-                pick.unit_cost, new_cost, pick.allocated_price, amount_of(pick.allocated_quantity, new_cost),
-            ))
-            pick.provisional_unit_cost, pick.provisional_price = pick.unit_cost, pick.allocated_price
-            pick.unit_cost, pick.allocated_price, pick.cost_final = new_cost, report.recosted[-1].new_amount, True
+        _recost(picks, end, report)
         if dry_run:
             return report
         AllocationResult.objects.bulk_update(
@@ -108,12 +101,19 @@ def period_close(*, period: str | date, user=None, dry_run: bool = False) -> Per
     return report
 
 
-def _final_averages(item_ids: set[int], end: date) -> dict[int, Decimal | None]:
-    if not item_ids:
-        return {}
-    histories = item_histories(item_ids)
-    averages = {}
-    for item_id in item_ids:
-        average = periodic_average(histories.get(item_id, []), end, period_start=period_start_function(), final=True)
-        averages[item_id] = None if average is None else fraction_to_cost(average)
-    return averages
+def _recost(picks: list[AllocationResult], end: date, report: PeriodCloseReport) -> None:
+    """Give each pick its final cost (its method's figure over the whole period), keeping the old one."""
+    costs = {
+        name: item_costs(get_method(name), {p.item_id for p in picks if p.method == name}, end, final=True)
+        for name in {p.method for p in picks}
+    }
+    for pick in picks:
+        final = costs[pick.method].get(pick.item_id)
+        report.averages.setdefault(pick.item.item_code, str(final or ""))
+        new_cost = final or pick.unit_cost
+        report.recosted.append(Recosting(
+            pick.pk, pick.order.order_number, pick.item.item_code, pick.lot.reference, pick.allocated_quantity,
+            pick.unit_cost, new_cost, pick.allocated_price, amount_of(pick.allocated_quantity, new_cost),
+        ))
+        pick.provisional_unit_cost, pick.provisional_price = pick.unit_cost, pick.allocated_price
+        pick.unit_cost, pick.allocated_price, pick.cost_final = new_cost, report.recosted[-1].new_amount, True

@@ -14,8 +14,8 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from allocation import loads, writes
-from allocation.domain import Conflict, InvalidInput, NotFound
 from allocation.sql import batch_size, chunked
+from inventory_alloc.errors import Conflict, InvalidInput, NotFound
 from orders.models import Order, OrderLine, OrderStatus
 from stock.models import Lot
 

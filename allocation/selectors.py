@@ -5,22 +5,16 @@ from collections import defaultdict
 from collections.abc import Iterable
 from datetime import date
 from decimal import Decimal
+from fractions import Fraction
 
 from django.conf import settings
 from django.db.models import Sum
 from django.utils import timezone
 
 from allocation.domain import fraction_to_cost
-from allocation.history import (
-    RECEIPT,
-    StockEvent,
-    issue_events,
-    month_start,
-    moving_average,
-    periodic_average,
-    year_start,
-)
-from allocation.models import AllocationResult, ClosedPeriod, Method
+from allocation.history import RECEIPT, StockEvent, issue_events, month_start, year_start
+from allocation.methods import AllocationMethod
+from allocation.models import AllocationResult, ClosedPeriod
 from allocation.sql import batch_size, chunked
 from stock.models import Lot
 
@@ -52,34 +46,34 @@ def item_histories(item_ids: Iterable[int], at: date | None = None) -> dict[int,
     return events
 
 
-def last_purchase_costs(item_ids: Iterable[int], at: date) -> dict[int, Decimal]:
-    """Return the unit cost of each item's most recently received lot at `at`."""
-    costs: dict[int, Decimal] = {}
+def item_receipts(item_ids: Iterable[int], at: date) -> dict[int, list[StockEvent]]:
+    """Return each item's receipts up to `at` (its lots received by then), by date, then lot id."""
+    events: dict[int, list[StockEvent]] = defaultdict(list)
     for chunk in chunked(sorted(set(item_ids)), batch_size()):
         rows = (
             Lot.objects.filter(item_id__in=chunk, received_on__isnull=False, received_on__lte=at)
-            .order_by("item_id", "received_on", "id")
-            .values_list("item_id", "unit_cost")
+            .order_by("item_id", "received_on", "id").values_list("item_id", "received_on", "quantity", "unit_cost")
         )
-        costs.update(rows)  # later rows (newer lots) win
-    return costs
+        for item_id, received_on, quantity, unit_cost in rows:
+            events[item_id].append(StockEvent(received_on, RECEIPT, quantity, unit_cost))
+    return events
 
 
-def item_costs(method: str, item_ids: Iterable[int], at: date) -> dict[int, Decimal | None]:
-    """Return the per-item unit cost a method hands out at `at` (None: use each lot's own)."""
-    if method == Method.LAST_PURCHASE:
-        return dict(last_purchase_costs(item_ids, at))
-    if method not in (Method.MOVING_AVERAGE, Method.TOTAL_AVERAGE):
+HISTORIES = {"receipts": item_receipts, "full": item_histories}
+
+
+def item_costs(method: AllocationMethod, item_ids: Iterable[int], at: date, *,
+               final: bool = False) -> dict[int, Decimal | None]:
+    """Return the unit cost a method hands out per item at `at` (None: each lot's own), from the history
+    its spec asks for; `final` for the close of the period holding `at`."""
+    if method.costing != "item":
         return {}
-    histories = item_histories(item_ids, at)
+    histories = HISTORIES[method.item_history](item_ids, at) if not final else item_histories(item_ids)
+    start = period_start_function()
     costs: dict[int, Decimal | None] = {}
     for item_id in set(item_ids):
-        events = histories.get(item_id, [])
-        if method == Method.MOVING_AVERAGE:
-            average = moving_average(events, at)
-        else:
-            average = periodic_average(events, at, period_start=period_start_function())
-        costs[item_id] = None if average is None else fraction_to_cost(average)
+        figure = method.item_cost(histories.get(item_id, []), at, start, final)
+        costs[item_id] = fraction_to_cost(figure) if isinstance(figure, Fraction) else figure
     return costs
 
 

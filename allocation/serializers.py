@@ -1,9 +1,12 @@
 """API shapes of allocation: run requests, runs, results, releases and period closes."""
 from __future__ import annotations
 
+from dataclasses import MISSING, Field
+
 from rest_framework import serializers
 
-from allocation.models import AllocationResult, AllocationRun, Method, Policy, RunOutcome
+from allocation.models import AllocationResult, AllocationRun, RunOutcome
+from allocation.parameters import CHOICES, PARAMETERS
 from inventory_alloc.dates import SANE_DATE
 from inventory_alloc.strict import (
     StrictBooleanField,
@@ -17,18 +20,25 @@ from orders.models import Order
 from stock.models import Item, Lot
 
 
-class AllocateRequestSerializer(StrictSerializer):
-    method = StrictChoiceField(choices=Method.choices)
-    orders = serializers.ListField(
-        child=StrictIntegerField(min_value=1, max_value=2**62), required=False, allow_null=True,
-        help_text="Order ids to allocate; default: every open order.",
-    )
-    as_of = StrictDateField(required=False, allow_null=True, validators=SANE_DATE,
-                            help_text="Allocation date (default today), from 2000-01-01 to 2100-12-31.")
-    policy = StrictChoiceField(choices=Policy.choices, default=Policy.ORDER_DATE)
-    allow_partial = StrictBooleanField(default=True)
-    allow_inbound = StrictBooleanField(default=True)
-    dry_run = StrictBooleanField(default=False)
+def _parameter_field(parameter: Field) -> serializers.Field:
+    """Return the API field of a run parameter, from its declaration (`allocation.parameters.RunRequest`)."""
+    kind, options = parameter.metadata["kind"], {"help_text": parameter.metadata["help"]}
+    if parameter.default is None:
+        options["required"] = False
+    elif parameter.default is not MISSING:
+        options["default"] = parameter.default
+    if kind == "choice":
+        return StrictChoiceField(choices=CHOICES[parameter.metadata["choices"]](), **options)
+    if kind == "ids":
+        return serializers.ListField(child=StrictIntegerField(min_value=1, max_value=2**62), allow_null=True, **options)
+    if kind == "date":
+        return StrictDateField(allow_null=True, validators=SANE_DATE, **options)
+    return StrictBooleanField(**options)
+
+
+AllocateRequestSerializer = type("AllocateRequestSerializer", (StrictSerializer,), {
+    "__module__": __name__, **{parameter.name: _parameter_field(parameter) for parameter in PARAMETERS},
+})
 
 
 class AllocationResultSerializer(serializers.ModelSerializer):
@@ -120,6 +130,15 @@ def dry_run_results(run: AllocationRun, picks: list) -> list[AllocationResult]:
         )
         for p in picks
     ]
+
+
+class CustomerMetricsSerializer(serializers.Serializer):
+    customer = serializers.IntegerField()
+    performance = serializers.FloatField()
+    payment_frequency = serializers.FloatField()
+    credit_adherence = serializers.FloatField()
+    stock_availability = serializers.FloatField()
+    score = serializers.FloatField()
 
 
 class ReleaseRequestSerializer(StrictSerializer):

@@ -17,7 +17,10 @@ from rest_framework.views import APIView
 
 from allocation.filters import AllocationResultFilter, AllocationRunFilter, RunOutcomeFilter
 from allocation.models import AllocationResult, AllocationRun, RunOutcome, RunStatus
+from allocation.parameters import RunRequest
+from allocation.periods import period_close
 from allocation.permissions import CanRunAllocation, CanViewRuns
+from allocation.requests import allocation_request, allocation_run_retry, allocation_runs_expire
 from allocation.serializers import (
     AllocateRequestSerializer,
     AllocateResponseSerializer,
@@ -29,8 +32,6 @@ from allocation.serializers import (
     RunOutcomeSerializer,
     dry_run_results,
 )
-from allocation.services import allocation_run, allocation_runs_expire, period_close
-from allocation.tasks import allocation_run_is_big, allocation_run_retry, allocation_run_start
 from inventory_alloc.pagination import WeightedPagination
 from inventory_alloc.strict import StrictQueryParamsMixin, query_flag
 from inventory_alloc.viewsets import GenericViewSet, ReadOnlyViewSet
@@ -52,14 +53,12 @@ def allocate_response(params: dict, user) -> tuple[dict, int]:
     counts say how many there are, the rest are at allocation-runs/{id}/outcomes/ and
     allocation-results/?run={id}.
     """
-    if not params.get("dry_run") and allocation_run_is_big(params.get("orders")):
-        # --- AWS Lambda: a big run goes to an asynchronous task; the client follows /allocation-runs/{id}/.
-        run = allocation_run_start(user=user, **params)
-        body = {"run": AllocationRunSerializer(run).data, "outcomes": [], "outcomes_count": 0, "results": [],
+    ticket = allocation_request(RunRequest.of(**params), user=user)
+    if ticket.queued:  # a big run (on Lambda, an asynchronous task): the client follows /allocation-runs/{id}/
+        body = {"run": AllocationRunSerializer(ticket.run).data, "outcomes": [], "outcomes_count": 0, "results": [],
                 "results_count": 0}
         return body, status.HTTP_202_ACCEPTED
-    report = allocation_run(user=user, **params)
-    shown = settings.API_INLINE_ROWS
+    report, shown = ticket.report, settings.API_INLINE_ROWS
     if report.run.pk is None:
         results, code = dry_run_results(report.run, report.picks[:shown]), status.HTTP_200_OK
     else:
@@ -132,7 +131,7 @@ class AllocationRunViewSet(ReadOnlyViewSet):
     def retry(self, request, pk=None) -> Response:
         """Start a new run with the parameters of this failed one; answer the new run."""
         NoParametersSerializer(data=request.data or {}).is_valid(raise_exception=True)
-        run = allocation_run_retry(run=self.get_object(), user=request.user)
+        run = allocation_run_retry(run=self.get_object(), user=request.user).run
         code = status.HTTP_201_CREATED if run.status == RunStatus.DONE else status.HTTP_202_ACCEPTED
         return Response({"run": AllocationRunSerializer(run).data}, status=code)
 

@@ -21,7 +21,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from import_export.formats import base_formats
 
-from allocation.domain import DomainError
+from inventory_alloc.errors import DomainError
 from inventory_alloc.records import Writes
 
 REFUSALS = (DomainError, ValidationError)

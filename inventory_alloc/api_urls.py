@@ -9,6 +9,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.routers import APIRootView, DefaultRouter
 
+from allocation.api_orders import CustomerViewSet, OrderViewSet
 from allocation.views import (
     AllocateView,
     AllocationResultViewSet,
@@ -18,7 +19,7 @@ from allocation.views import (
 )
 from inventory_alloc.strict import StrictQueryParamsMixin
 from inventory_alloc.tokens import LoginView, RefreshView, VerifyView
-from orders.views import CustomerViewSet, OrderViewSet, PaymentViewSet
+from orders.views import PaymentViewSet
 from stock.views import InventoryViewSet, ItemViewSet, LotViewSet
 
 

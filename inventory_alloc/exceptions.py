@@ -27,7 +27,7 @@ from rest_framework.serializers import as_serializer_error
 from rest_framework.views import exception_handler as drf_exception_handler
 from rest_framework.views import set_rollback
 
-from allocation.domain import Conflict, DomainError, InsufficientStock, InvalidInput, NotFound, Shortfall
+from inventory_alloc.errors import Conflict, DomainError, InvalidInput, NotFound
 
 logger = logging.getLogger(__name__)
 
@@ -43,29 +43,14 @@ def _plain(value: object) -> object:
     return str(value)
 
 
-def shortfall_rows(shortfalls: list[Shortfall]) -> list[dict]:
-    """Return shortfalls as the API shows them: line, item_code, requested, allocated, short, reason."""
-    from stock.models import Item
-
-    codes = dict(Item.objects.filter(id__in={s.item_id for s in shortfalls}).values_list("id", "item_code"))
-    return [
-        {"line": s.line_id, "item_code": codes.get(s.item_id, ""), "requested": s.requested,
-         "allocated": s.allocated, "short": s.short, "reason": s.reason}
-        for s in shortfalls
-    ]
-
-
 def domain_error_response(error: DomainError) -> Response:
-    """Return the HTTP answer of a domain error: 400, 404 or 409 with its data."""
-    data = {key: _plain(value) for key, value in error.data.items()}
+    """Return the HTTP answer of a domain error: 400, 404 or 409 with its message, code and data."""
+    data = {key: _plain(value) for key, value in error.payload().items()}
     if isinstance(error, InvalidInput):
         return Response({error.field: [error.message], "detail": error.message, **data}, status=status.HTTP_400_BAD_REQUEST)
+    body = {"detail": error.message, "code": error.code, **data}
     if isinstance(error, NotFound):
-        return Response({"detail": error.message, "code": "not_found", **data}, status=status.HTTP_404_NOT_FOUND)
-    body = {"detail": error.message, "code": "conflict", **data}
-    if isinstance(error, InsufficientStock):
-        body["code"] = "insufficient_stock"
-        body["shortfalls"] = shortfall_rows(error.shortfalls)
+        return Response(body, status=status.HTTP_404_NOT_FOUND)
     if isinstance(error, Conflict):
         return Response(body, status=status.HTTP_409_CONFLICT)
     return Response(body, status=status.HTTP_400_BAD_REQUEST)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from django.db import models, transaction
 from django.db.models import ProtectedError, RestrictedError
 
-from allocation.domain import Conflict
+from inventory_alloc.errors import Conflict
 
 
 @dataclass(frozen=True)
@@ -86,3 +86,45 @@ def record_delete(locked: models.Model, refused: str, *, dry_run: bool) -> None:
         raise Conflict(refused) from None
 
 
+
+
+class Extensions:
+    """Rules and facts that higher apps lend to a lower app's services, so the lower app never imports them.
+
+    Apps depend one way (stock <- orders <- allocation), yet a lot's quantity may not go below what
+    allocation holds of it, and an order holding allocations may not change. The lower app declares an
+    Extensions beside its services and calls it at the right moments; a higher app registers into it in
+    its AppConfig.ready():
+
+    - `@extensions.refusal("delete")`: a function given the locked row (and the changes) that raises a
+      DomainError to refuse; `refuse("delete", lot=..., changes=...)` runs them all.
+    - `@extensions.answer("holders")`: the one function that answers a question the lower app cannot
+      (who holds this lot?); `ask("holders", default, lot_id=...)` calls it, or gives `default`.
+    """
+
+    def __init__(self, owner: str) -> None:
+        self.owner = owner
+        self._refusals: dict[str, list[Callable[..., None]]] = {}
+        self._answers: dict[str, Callable[..., object]] = {}
+
+    def refusal(self, event: str) -> Callable:
+        def register(check: Callable[..., None]) -> Callable[..., None]:
+            checks = self._refusals.setdefault(event, [])
+            if check not in checks:
+                checks.append(check)
+            return check
+        return register
+
+    def refuse(self, event: str, **context: object) -> None:
+        for check in self._refusals.get(event, ()):
+            check(**context)
+
+    def answer(self, question: str) -> Callable:
+        def register(answer: Callable[..., object]) -> Callable[..., object]:
+            self._answers[question] = answer
+            return answer
+        return register
+
+    def ask(self, question: str, default: object = None, **context: object) -> object:
+        answer = self._answers.get(question)
+        return default if answer is None else answer(**context)

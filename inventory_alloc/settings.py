@@ -273,7 +273,7 @@ ALLOCATION_ASYNC_THRESHOLD = env.int("ALLOCATION_ASYNC_THRESHOLD", default=5000)
 # killed: a Lambda timeout, out of memory) and marked failed; the worker function's timeout is 900 s.
 ALLOCATION_RUN_TIMEOUT = env.int("ALLOCATION_RUN_TIMEOUT", default=960)
 # The method of the nightly run over every open order (zappa_settings.json "events").
-ALLOCATION_NIGHTLY_METHOD = env.str("ALLOCATION_NIGHTLY_METHOD", default="FIFO")
+ALLOCATION_NIGHTLY_METHOD = env.str("ALLOCATION_NIGHTLY_METHOD", default="")  # empty: the registry's default method
 # The Lambda function that executes queued runs (a worker stage with a long timeout); empty: this function.
 ALLOCATION_WORKER_FUNCTION = env.str("ALLOCATION_WORKER_FUNCTION", default="")
 

@@ -5,14 +5,11 @@ from django.http import HttpResponseRedirect
 from django.utils.translation import gettext_lazy as _
 from import_export.admin import ImportExportModelAdmin, ImportMixin
 
-from allocation.admin_actions import ORDER_ACTIONS, RunAllocationPermission, order_action_urls
-from allocation.admin_views import can_run_allocation
-from allocation.models import AllocationResult
-from allocation.resources import CustomerResource, OrderLineResource
 from inventory_alloc.admin_base import ServiceModelAdmin, copy_saved, delete_selected
 from orders.models import Customer, Order, OrderLine, Payment
+from orders.resources import CustomerResource, OrderLineResource
 from orders.selectors import order_total
-from orders.services import CUSTOMER_WRITES, ORDER_WRITES, PAYMENT_WRITES, held_message
+from orders.services import CUSTOMER_WRITES, ORDER_WRITES, PAYMENT_WRITES, order_lock
 from stock.admin import ImportExportPermissions
 
 
@@ -25,13 +22,17 @@ class CustomerAdmin(ImportExportPermissions, ImportExportModelAdmin, ServiceMode
     search_fields = ("code", "name", "email")
 
 
-def held_units(order: Order | None) -> int:
-    """Return the units an order's active allocations hold (annotated by OrderAdmin.get_queryset)."""
-    return (getattr(order, "allocated_quantity", 0) or 0) if order is not None and order.pk else 0
+def lock_of(order: Order | None) -> str | None:
+    """Return why another app holds the order (e.g. it holds allocations), or None; asked once per object."""
+    if order is None or not order.pk:
+        return None
+    if not hasattr(order, "_lock"):
+        order._lock = order_lock(order)
+    return order._lock
 
 
 class OrderLineInline(admin.TabularInline):
-    """The order's lines; read only while the order holds allocations (they are the allocation's)."""
+    """The order's lines; read only while another app holds the order (e.g. its allocations)."""
 
     model = OrderLine
     extra = 1
@@ -50,13 +51,13 @@ class OrderLineInline(admin.TabularInline):
         return "" if line.subtotal is None else f"{line.subtotal}"
 
     def has_add_permission(self, request, obj=None) -> bool:
-        return not held_units(obj) and super().has_add_permission(request, obj)
+        return not lock_of(obj) and super().has_add_permission(request, obj)
 
     def has_change_permission(self, request, obj=None) -> bool:
-        return not held_units(obj) and super().has_change_permission(request, obj)
+        return not lock_of(obj) and super().has_change_permission(request, obj)
 
     def has_delete_permission(self, request, obj=None) -> bool:
-        return not held_units(obj) and super().has_delete_permission(request, obj)
+        return not lock_of(obj) and super().has_delete_permission(request, obj)
 
 
 def lines_of(formsets) -> list[dict]:
@@ -88,18 +89,20 @@ def lines_of(formsets) -> list[dict]:
 
 
 @admin.register(Order)
-class OrderAdmin(RunAllocationPermission, ImportExportPermissions, ImportMixin, ServiceModelAdmin):
-    """Orders, with the allocation actions and the CSV/Excel import of orders (one row per line).
+class OrderAdmin(ImportExportPermissions, ImportMixin, ServiceModelAdmin):
+    """Orders, with the CSV/Excel import of orders (one row per line); saving and deleting go through
+    `orders.services` (with its lines).
 
-    An order that holds active allocations is read only, with a banner saying so and a button
-    to release it; saving and deleting go through `orders.services` (with its lines).
+    An order that another app holds (`orders.services.order_lock`: allocation, while it holds
+    allocations) is read only, with a banner saying why; `release_url` may add a button to free it.
+    The allocation app extends this admin with its actions and columns (`allocation.admin`).
     """
 
     writes = ORDER_WRITES
     resource_classes = [OrderLineResource]
-    actions = [delete_selected, *ORDER_ACTIONS]
+    actions = [delete_selected]
     change_form_template = "admin/orders/order/change_form.html"
-    list_display = ("order_number", "customer", "order_date", "priority", "status", "ordered", "allocated")
+    list_display = ("order_number", "customer", "order_date", "priority", "status", "ordered")
     list_filter = ("status", "order_date")
     search_fields = ("order_number", "customer__code", "customer__name")
     date_hierarchy = "order_date"
@@ -108,45 +111,35 @@ class OrderAdmin(RunAllocationPermission, ImportExportPermissions, ImportMixin, 
     readonly_fields = ("status", "total_amount", "created_at", "updated_at")
     inlines = [OrderLineInline]
 
-    def get_urls(self):
-        return order_action_urls(self) + super().get_urls()
-
     def get_queryset(self, request):
-        allocated = (
-            AllocationResult.objects.active().filter(order_id=OuterRef("pk")).order_by()
-            .values("order_id").annotate(q=Sum("allocated_quantity")).values("q")
-        )
         ordered = OrderLine.objects.filter(order_id=OuterRef("pk")).order_by().values("order_id").annotate(
             q=Sum("quantity")
         ).values("q")
-        return super().get_queryset(request).annotate(
-            ordered_quantity=Subquery(ordered), allocated_quantity=Subquery(allocated),
-        )
+        return super().get_queryset(request).annotate(ordered_quantity=Subquery(ordered))
 
     @admin.display(description=_("ordered"), ordering="ordered_quantity")
     def ordered(self, order: Order) -> int:
         return order.ordered_quantity or 0
 
-    @admin.display(description=_("allocated"), ordering="allocated_quantity")
-    def allocated(self, order: Order) -> int:
-        return order.allocated_quantity or 0
+    def release_url(self, request, order: Order) -> str | None:
+        """Return where a button on a held order's page frees it (none here; see allocation.admin)."""
+        return None
 
     @admin.display(description=_("total amount"))
     def total_amount(self, order: Order) -> str:
         return str(order_total(order.lines.all())) if order.pk else ""
 
     def has_change_permission(self, request, obj=None) -> bool:
-        return not held_units(obj) and super().has_change_permission(request, obj)
+        return not lock_of(obj) and super().has_change_permission(request, obj)
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         order = self.get_object(request, object_id) if object_id else None
-        if request.method == "POST" and held_units(order):  # a form opened before the order was allocated
-            self.message_user(request, held_message(order, held_units(order)), messages.ERROR)
+        if request.method == "POST" and lock_of(order):  # a form opened before the order was allocated
+            self.message_user(request, lock_of(order), messages.ERROR)
             return HttpResponseRedirect(request.get_full_path())
         extra = dict(extra_context or {})
-        if held_units(order):
-            extra.update(held_notice=held_message(order, held_units(order)),
-                         can_release=can_run_allocation(request))
+        if lock_of(order):
+            extra.update(held_notice=lock_of(order), release_url=self.release_url(request, order))
         return super().changeform_view(request, object_id, form_url, extra)
 
     def save_model(self, request, obj: Order, form, change: bool) -> None:

@@ -23,15 +23,6 @@ class CustomerSerializer(StrictModelSerializer):
         extra_kwargs = {"credit_limit": {"min_value": 0}, "credit_period_days": {"max_value": 36_500}}
 
 
-class CustomerMetricsSerializer(serializers.Serializer):
-    customer = serializers.IntegerField()
-    performance = serializers.FloatField()
-    payment_frequency = serializers.FloatField()
-    credit_adherence = serializers.FloatField()
-    stock_availability = serializers.FloatField()
-    score = serializers.FloatField()
-
-
 class PaymentSerializer(StrictModelSerializer):
     is_overdue = serializers.BooleanField(read_only=True)
 

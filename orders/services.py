@@ -1,8 +1,9 @@
 """Services that write customers, payments, orders and their lines. Every door writes through them.
 
-An order that holds active allocations cannot be changed or deleted (release
-it first); a line with allocation history keeps its item and cannot be
-removed; an order with allocation history is cancelled, never deleted.
+A cancelled order does not change; a customer with orders or payments is not deleted. The rules other
+apps hold about orders (allocation: an order holding allocations does not change, one with allocation
+history is never deleted, a line with history keeps its item) are lent to these services through
+`order_extensions` (see `inventory_alloc.records.Extensions`), so orders never imports allocation.
 """
 from __future__ import annotations
 
@@ -10,16 +11,26 @@ from collections.abc import Sequence
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Sum
 from django.utils.translation import gettext
 
-from allocation.domain import Conflict, InvalidInput
-from inventory_alloc.records import Writes, record_apply, record_create, record_delete, record_lock, refuse_unknown
+from inventory_alloc.errors import Conflict, InvalidInput
+from inventory_alloc.records import (
+    Extensions,
+    Writes,
+    record_apply,
+    record_create,
+    record_delete,
+    record_lock,
+    refuse_unknown,
+)
 from orders.models import Customer, Order, OrderLine, OrderStatus, Payment
 
 CUSTOMER_FIELDS = {"code", "name", "email", "phone", "address", "notes", "credit_limit", "credit_period_days", "is_active"}
 PAYMENT_FIELDS = {"customer", "customer_id", "amount", "due_date", "paid_on", "status"}
 ORDER_FIELDS = {"order_number", "customer", "customer_id", "order_date", "priority", "note"}
+
+# Refusals "change" (order=), "delete" (order=) and "lines" (order=, removed=, moved=); answer "lock" (order=).
+order_extensions = Extensions("orders.Order")
 LINE_FIELDS = {"id", "item", "quantity", "unit_price", "lot"}
 
 
@@ -76,8 +87,9 @@ def order_update(*, order: Order, lines: Sequence[dict] | None = None, user=None
     """Change an order's fields and, if `lines` is given, make its lines these.
 
     Lines with an `id` are changed, lines without are added, the others are
-    removed. Refused (409) while the order holds active allocations: release
-    first. A line with allocation history keeps its item and cannot be removed.
+    removed. Refused (409) for a cancelled order, and as other apps say
+    (allocation: while the order holds allocations; a line with allocation
+    history keeps its item and stays).
     """
     refuse_unknown(fields, ORDER_FIELDS)
     with transaction.atomic():
@@ -100,17 +112,12 @@ def order_lines_save(*, order: Order, lines: Sequence[dict], user=None) -> Order
 
 
 def order_delete(*, order: Order, user=None, dry_run: bool = False) -> None:
-    """Delete an order with no allocations; one with allocation history is cancelled instead (409)."""
+    """Delete an order, unless another app refuses (allocation: it holds allocations, or had them)."""
     with transaction.atomic():
         locked = record_lock(order)
-        refuse_if_allocated(locked)
-        refused = gettext("Order %(number)s has allocation history (released allocations) and cannot be deleted.") % {
-            "number": locked.order_number}
-        if locked.status != OrderStatus.CANCELLED:
-            refused += " " + gettext("Cancel it instead.")
-        if locked.allocation_results.exists():
-            raise Conflict(refused, order=locked.order_number)
-        record_delete(locked, refused, dry_run=dry_run)
+        order_extensions.refuse("delete", order=locked)
+        record_delete(locked, gettext("Other records refer to order %(number)s; it cannot be deleted.") % {
+            "number": locked.order_number}, dry_run=dry_run)
 
 
 CUSTOMER_WRITES = Writes("customer", customer_create, customer_update, customer_delete)
@@ -118,30 +125,17 @@ PAYMENT_WRITES = Writes("payment", payment_create, payment_update, payment_delet
 ORDER_WRITES = Writes("order", order_create, order_update, order_delete)
 
 
-def allocated_units(order: Order) -> int:
-    """Return the units the order's active allocations hold."""
-    return order.allocation_results.filter(released_at__isnull=True).aggregate(q=Sum("allocated_quantity"))["q"] or 0
-
-
-def held_message(order: Order, units: int) -> str:
-    return gettext("Order %(number)s holds allocations for %(units)s units: release them first.") % {
-        "number": order.order_number, "units": units}
+def order_lock(order: Order) -> str | None:
+    """Return why the order may not change now (another app holds it), or None."""
+    return order_extensions.ask("lock", None, order=order)
 
 
 def refuse_change(order: Order) -> None:
-    """Raise Conflict if the order may not change: it is cancelled, or holds active allocations."""
+    """Raise Conflict if the order may not change: it is cancelled, or another app refuses."""
     if order.status == OrderStatus.CANCELLED:
         raise Conflict(gettext("Order %(number)s is cancelled; it cannot be changed.") % {"number": order.order_number},
                        order=order.order_number)
-    refuse_if_allocated(order)
-
-
-def refuse_if_allocated(order: Order) -> None:
-    """Raise Conflict if the order holds active allocations (its lines are the allocation's)."""
-    units = allocated_units(order)
-    if units:
-        raise Conflict(held_message(order, units), order=order.order_number, allocated=units,
-                       release=f"/api/v1/orders/{order.pk}/release/")
+    order_extensions.refuse("change", order=order)
 
 
 def _save_lines(order: Order, lines: Sequence[dict], *, replace: bool, new_order: bool = False) -> bool:
@@ -151,10 +145,10 @@ def _save_lines(order: Order, lines: Sequence[dict], *, replace: bool, new_order
     """
     loaded = replace or any(d.get("id") for d in lines)
     existing = {line.pk: line for line in order.lines.all()} if loaded else {}
-    with_history = set(order.allocation_results.values_list("order_line_id", flat=True)) if existing else set()
     new: list[OrderLine] = []
     changed: list[OrderLine] = []
     kept: set[int] = set()
+    moved: set[int] = set()  # lines whose item changes
     for index, data in enumerate(lines):
         refuse_unknown(data, LINE_FIELDS)
         data = dict(data)
@@ -165,22 +159,19 @@ def _save_lines(order: Order, lines: Sequence[dict], *, replace: bool, new_order
         line = existing.get(line_id)
         if line is None:
             raise InvalidInput(f"Line {line_id} is not a line of order {order.order_number}.", field="lines")
-        if line_id in with_history and "item" in data and data["item"].pk != line.item_id:
-            raise Conflict(f"Line {line_id} has allocation history; its item cannot change.", line=line_id)
         before = (line.item_id, line.quantity, line.unit_price, line.lot_id)
         for name, value in data.items():
             setattr(line, name, value)
         _valid_line(line, index)
         if (line.item_id, line.quantity, line.unit_price, line.lot_id) != before:
             changed.append(line)
+            if line.item_id != before[0]:
+                moved.add(line_id)
         kept.add(line_id)
     removed = sorted(set(existing) - kept) if replace else []
+    if removed or moved:
+        order_extensions.refuse("lines", order=order, removed=removed, moved=sorted(moved))
     if removed:
-        if blocked := sorted(set(removed) & with_history):
-            raise Conflict(
-                f"Lines {', '.join(map(str, blocked))} have allocation history and cannot be removed; keep them by id.",
-                lines=blocked,
-            )
         OrderLine.objects.filter(pk__in=removed).delete()
     if changed:
         OrderLine.objects.bulk_update(changed, ["item", "quantity", "unit_price", "lot"])

@@ -1,19 +1,13 @@
 from django import forms
 from django.contrib import admin
-from django.db.models import F, Sum
-from django.urls import reverse
-from django.utils.html import format_html, format_html_join
-from django.utils.translation import gettext
+from django.db.models import F
 from django.utils.translation import gettext_lazy as _
 from import_export.admin import ImportExportModelAdmin
 
-from allocation.resources import ItemResource, LotResource
-from allocation.selectors import lot_holders
 from inventory_alloc.admin_base import EXPORT_FORMATS, ServiceModelAdmin
 from stock.models import Item, Lot
-from stock.services import ITEM_WRITES, LOT_WRITES
-
-HOLDERS_SHOWN = 100
+from stock.resources import ItemResource, LotResource
+from stock.services import ITEM_WRITES, LOT_WRITES, lot_holders
 
 
 class ImportExportPermissions:
@@ -46,7 +40,7 @@ class LotForm(forms.ModelForm):
     def clean_quantity(self):
         quantity = self.cleaned_data["quantity"]
         if self.instance.pk and quantity is not None and quantity < self.instance.allocated_quantity:
-            holders = ", ".join(lot_holders(self.instance.pk))
+            holders = ", ".join(lot_holders(self.instance))
             raise forms.ValidationError(
                 _("%(allocated)s units of this lot are allocated (orders %(orders)s); release them first."),
                 params={"allocated": self.instance.allocated_quantity, "orders": holders},
@@ -56,7 +50,9 @@ class LotForm(forms.ModelForm):
 
 @admin.register(Lot)
 class LotAdmin(ImportExportPermissions, ImportExportModelAdmin, ServiceModelAdmin):
-    """Lots; edits and deletions go through stock.services so allocated stock is never lost."""
+    """Lots; edits and deletions go through stock.services so allocated stock is never lost.
+
+    The allocation app extends this admin with the orders holding a lot (`allocation.admin`)."""
 
     writes = LOT_WRITES
     form = LotForm
@@ -70,31 +66,8 @@ class LotAdmin(ImportExportPermissions, ImportExportModelAdmin, ServiceModelAdmi
     date_hierarchy = "received_on"
     autocomplete_fields = ("item",)
     list_select_related = ("item",)
-    readonly_fields = ("allocated_quantity", "held_by", "created_at", "updated_at")
+    readonly_fields = ("allocated_quantity", "created_at", "updated_at")
 
     @admin.display(description=_("available"), ordering=F("quantity") - F("allocated_quantity"))
     def available(self, lot: Lot) -> int:
         return lot.available_quantity
-
-    @admin.display(description=_("held by"))
-    def held_by(self, lot: Lot) -> str:
-        """Show the orders holding active allocations on the lot: order, quantity, run."""
-        if not lot.pk or not lot.allocated_quantity:
-            return gettext("Nothing is allocated from this lot.")
-        rows = list(
-            lot.allocation_results.active().values("order_id", "order__order_number", "run_id")
-            .annotate(quantity=Sum("allocated_quantity")).order_by("order__order_number", "run_id")[:HOLDERS_SHOWN + 1]
-        )
-        more = ""
-        if len(rows) > HOLDERS_SHOWN:
-            total = lot.allocation_results.active().values("order_id", "run_id").distinct().count()
-            more = gettext("%(count)s more not shown.") % {"count": total - HOLDERS_SHOWN}
-            rows = rows[:HOLDERS_SHOWN]
-        body = format_html_join("", '<tr><td><a href="{}">{}</a></td><td>{}</td><td><a href="{}">#{}</a></td></tr>', (
-            (reverse("admin:orders_order_change", args=[r["order_id"]]), r["order__order_number"], r["quantity"],
-             reverse("admin:allocation_allocationrun_change", args=[r["run_id"]]), r["run_id"]) for r in rows
-        ))
-        return format_html(
-            '<table class="lot-holders"><thead><tr><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>{}</tbody></table>{}',
-            gettext("Order"), gettext("Quantity"), gettext("Run"), body, more,
-        )

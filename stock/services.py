@@ -1,20 +1,32 @@
 """Services that write items and lots. Every door (admin, import, API, commands) writes through them.
 
-A lot's quantity never goes below what is allocated from it, and a lot with
-allocations keeps its item; an item or a lot that other records refer to is
-not deleted (deactivate the item instead).
+An item that lots refer to is not deleted (deactivate it instead). The rules that other apps hold
+about items and lots (a lot's quantity never goes below what is allocated from it, a lot named on
+order lines keeps its item, ...) are lent to these services through `item_extensions` and
+`lot_extensions` (see `inventory_alloc.records.Extensions`), so stock imports neither orders nor
+allocation.
 """
 from __future__ import annotations
 
 from django.db import transaction
 
-from allocation.domain import Conflict, LotOverAllocated
-from allocation.selectors import lot_holders
-from inventory_alloc.records import Writes, record_apply, record_create, record_delete, record_lock, refuse_unknown
+from inventory_alloc.errors import Conflict
+from inventory_alloc.records import (
+    Extensions,
+    Writes,
+    record_apply,
+    record_create,
+    record_delete,
+    record_lock,
+    refuse_unknown,
+)
 from stock.models import Item, Lot
 
 ITEM_FIELDS = {"item_code", "name", "category", "unit_price", "unit", "is_active"}
 LOT_FIELDS = {"reference", "item", "item_id", "quantity", "unit_cost", "received_on", "eta", "expires_on", "note"}
+
+item_extensions = Extensions("stock.Item")  # refusal "delete" (item=, refused=)
+lot_extensions = Extensions("stock.Lot")  # refusals "change" (lot=, changes=) and "delete" (lot=); answer "holders" (lot=)
 
 
 # --- items ------------------------------------------------------------------------------
@@ -33,13 +45,14 @@ def item_update(*, item: Item, user=None, **changes: object) -> Item:
 
 
 def item_delete(*, item: Item, user=None, dry_run: bool = False) -> None:
-    """Delete an item that no lot, order line or result refers to; otherwise 409: deactivate it instead."""
+    """Delete an item no lot refers to (nor, as other apps say, anything else); otherwise 409: deactivate it."""
     with transaction.atomic():
         locked = record_lock(item)
         refused = (f"Item {locked.item_code} has lots or order lines and cannot be deleted; "
                    "mark it inactive instead.")
-        if locked.lots.exists() or locked.order_lines.exists():
+        if locked.lots.exists():
             raise Conflict(refused, item=locked.item_code)
+        item_extensions.refuse("delete", item=locked, refused=refused)
         record_delete(locked, refused, dry_run=dry_run)
 
 
@@ -52,44 +65,28 @@ def lot_create(*, user=None, **fields: object) -> Lot:
 
 
 def lot_update(*, lot: Lot, user=None, **changes: object) -> Lot:
-    """Change a lot's fields; refuse a quantity below what is allocated from it.
-
-    The error names the orders holding the lot, so they can be released first.
-    """
+    """Change a lot's fields, unless another app refuses (allocation: not below what is allocated, its item
+    kept while it has allocations; orders: its item kept while lines name it)."""
     refuse_unknown(changes, LOT_FIELDS)
     with transaction.atomic():
         locked = record_lock(lot)
-        quantity = changes.get("quantity", locked.quantity)
-        if quantity is not None and int(quantity) < locked.allocated_quantity:
-            raise LotOverAllocated(locked.reference, locked.allocated_quantity, lot_holders(locked.pk))
-        new_item = changes.get("item_id", getattr(changes.get("item"), "pk", locked.item_id))
-        if new_item != locked.item_id:
-            if locked.allocation_results.exists():
-                raise Conflict(f"Lot {locked.reference} has allocations; its item cannot change.", lot=locked.reference)
-            naming = sorted(set(locked.named_by_lines.values_list("order__order_number", flat=True)))
-            if naming:
-                raise Conflict(
-                    f"Lot {locked.reference} is named on lines of orders {', '.join(naming[:20])}; its item cannot "
-                    "change (a line may only name a lot of its own item).", lot=locked.reference, orders=naming,
-                )
+        if "item" in changes:
+            changes["item_id"] = getattr(changes.pop("item"), "pk", None)
+        lot_extensions.refuse("change", lot=locked, changes=changes)
         return record_apply(locked, changes)
 
 
 def lot_delete(*, lot: Lot, user=None, dry_run: bool = False) -> None:
-    """Delete a lot that nothing was ever allocated from or named on a line."""
+    """Delete a lot, unless another app refuses (allocation: allocated or with history; orders: named on lines)."""
     with transaction.atomic():
         locked = record_lock(lot)
-        if locked.allocated_quantity:
-            raise LotOverAllocated(
-                locked.reference, locked.allocated_quantity, lot_holders(locked.pk),
-                f"Lot {locked.reference} is allocated to orders {', '.join(lot_holders(locked.pk))}; "
-                "release them before deleting it.",
-            )
-        if locked.allocation_results.exists():
-            raise Conflict(f"Lot {locked.reference} has allocation history and cannot be deleted.", lot=locked.reference)
-        if locked.named_by_lines.exists():
-            raise Conflict(f"Lot {locked.reference} is named on order lines.", lot=locked.reference)
+        lot_extensions.refuse("delete", lot=locked)
         record_delete(locked, f"Other records refer to lot {locked.reference}; it cannot be deleted.", dry_run=dry_run)
+
+
+def lot_holders(lot: Lot) -> list[str]:
+    """Return the order numbers holding the lot (allocation answers it; nobody without it)."""
+    return lot_extensions.ask("holders", [], lot=lot)
 
 
 ITEM_WRITES = Writes("item", item_create, item_update, item_delete)

@@ -14,7 +14,8 @@ import zappa.asynchronous
 from django.contrib.auth.models import User
 
 from allocation.models import AllocationResult, AllocationRun, RunStatus
-from allocation.tasks import allocation_run_is_big, allocation_run_start
+from allocation.parameters import RunRequest
+from allocation.requests import allocation_request, is_big
 from tests.api_support import user_in
 from tests.e2e.lambda_support import (
     FUNCTION_NAME,
@@ -78,7 +79,7 @@ def test_off_lambda_zappa_runs_a_big_run_in_process_so_it_is_done_at_once(
 
     # when
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        run = allocation_run_start(method="FIFO", orders=order_ids(widget_example), as_of=JAN_31)
+        run = allocation_request(RunRequest.of(method="FIFO", orders=order_ids(widget_example), as_of=JAN_31)).run
 
     # then: it was queued, then Zappa's @task ran it here instead of invoking Lambda
     assert len(callbacks) == 1
@@ -89,7 +90,7 @@ def test_off_lambda_zappa_runs_a_big_run_in_process_so_it_is_done_at_once(
 
 
 def test_a_small_run_runs_in_the_request_even_on_lambda(widget_example, on_lambda):
-    run = allocation_run_start(method="FIFO", orders=order_ids(widget_example), as_of=JAN_31)
+    run = allocation_request(RunRequest.of(method="FIFO", orders=order_ids(widget_example), as_of=JAN_31)).run
 
     assert run.status == RunStatus.DONE and run.allocated_quantity == 180
     assert on_lambda.invocations == []
@@ -99,7 +100,7 @@ def test_a_big_run_naming_a_missing_order_is_refused_before_it_is_queued(widget_
     from allocation.domain import NotFound
 
     with pytest.raises(NotFound) as error:
-        allocation_run_start(method="FIFO", orders=[*order_ids(widget_example), 987654], as_of=JAN_31)
+        allocation_request(RunRequest.of(method="FIFO", orders=[*order_ids(widget_example), 987654], as_of=JAN_31))
 
     assert error.value.data["orders"] == [987654]
     assert not AllocationRun.objects.exists()
@@ -149,7 +150,7 @@ def test_a_retried_invocation_leaves_a_done_run_as_it_is(
 ):
     # given: a big run queued and executed once
     with django_capture_on_commit_callbacks(execute=True):
-        run = allocation_run_start(method="FIFO", orders=order_ids(widget_example), as_of=JAN_31)
+        run = allocation_request(RunRequest.of(method="FIFO", orders=order_ids(widget_example), as_of=JAN_31)).run
     message = on_lambda.payloads()[0]
     invoke(message)
 
@@ -169,7 +170,7 @@ def test_a_failed_invocation_marks_the_run_failed_with_the_reason(
 
     # when
     with django_capture_on_commit_callbacks(execute=True):
-        run = allocation_run_start(method="FIFO", orders=order_ids(widget_example), as_of=JAN_31)
+        run = allocation_request(RunRequest.of(method="FIFO", orders=order_ids(widget_example), as_of=JAN_31)).run
 
     # then
     run.refresh_from_db()
@@ -268,9 +269,9 @@ def test_a_run_is_big_when_it_has_more_orders_than_the_threshold_counting_every_
     ids = order_ids(widget_example)
 
     # then
-    assert not allocation_run_is_big(ids) and not allocation_run_is_big(None)
-    assert allocation_run_is_big([*ids, ids[0] + 1000])
+    assert not is_big(RunRequest.of(method="FIFO", orders=ids)) and not is_big(RunRequest(method="FIFO"))
+    assert is_big(RunRequest.of(method="FIFO", orders=[*ids, ids[0] + 1000]))
 
     # when: a third order is opened, "every open order" is over the threshold
     order_with_lines("O3", JAN_31, (widget_example["item"], 5))
-    assert allocation_run_is_big(None)
+    assert is_big(RunRequest(method="FIFO"))

@@ -8,7 +8,9 @@ from django.utils import timezone
 from allocation import writes
 from allocation.domain import Conflict, InsufficientStock, InvalidInput, NotFound
 from allocation.models import AllocationResult, AllocationRun, Method, RunStatus
-from allocation.services import allocation_release, allocation_run, allocation_run_prepare, allocation_run_queued
+from allocation.parameters import RunRequest
+from allocation.requests import allocation_run_queue, allocation_run_queued
+from allocation.services import allocation_release, allocation_run
 from orders.models import Order, OrderStatus
 from stock.models import Lot
 from tests.factories import ItemFactory, LotFactory, order_with_lines
@@ -341,7 +343,7 @@ def test_a_cancelled_order_named_in_a_run_is_skipped_and_alone_it_is_a_conflict(
 
 
 def test_a_queued_run_executes_later_with_the_same_answer(widget_example):
-    run = allocation_run_prepare(method=Method.FIFO, as_of=AS_OF, queue=True)
+    run = allocation_run_queue(RunRequest.of(method=Method.FIFO, as_of=AS_OF))
     assert AllocationRun.objects.get(pk=run.pk).status == RunStatus.QUEUED
     assert AllocationResult.objects.count() == 0
     report = allocation_run_queued(run_id=run.pk)
@@ -352,7 +354,7 @@ def test_a_queued_run_executes_later_with_the_same_answer(widget_example):
 
 
 def test_a_queued_run_that_fails_is_marked_failed_and_writes_nothing_else(widget_example, monkeypatch):
-    run = allocation_run_prepare(method=Method.FIFO, as_of=AS_OF, queue=True)
+    run = allocation_run_queue(RunRequest.of(method=Method.FIFO, as_of=AS_OF))
 
     def write_then_fail(*args, **kwargs):
         real_write(*args, **kwargs)
@@ -406,7 +408,7 @@ def test_a_run_pauses_the_garbage_collector_and_restores_it(widget_example, monk
     from allocation import services
 
     seen = []
-    plan = services._plan
+    plan = services.plan_run
 
     def watching_plan(run, *args, **kwargs):
         seen.append(gc.isenabled())
@@ -414,7 +416,7 @@ def test_a_run_pauses_the_garbage_collector_and_restores_it(widget_example, monk
             raise RuntimeError("failed in the middle of the run")
         return plan(run, *args, **kwargs)
 
-    monkeypatch.setattr(services, "_plan", watching_plan)
+    monkeypatch.setattr(services, "plan_run", watching_plan)
     assert gc.isenabled()
     allocation_run(method="FIFO", as_of=AS_OF, dry_run=True)
     assert seen == [False] and gc.isenabled()
@@ -453,5 +455,5 @@ def test_a_run_is_stamped_when_it_starts_and_a_dry_run_is_not_stamped(widget_exa
     assert report.run.started_at == run.started_at
     dry = allocation_run(method="FIFO", as_of=AS_OF, dry_run=True).run
     assert dry.pk is None and dry.started_at is None
-    queued = allocation_run_prepare(method="FIFO", as_of=AS_OF, queue=True)
+    queued = allocation_run_queue(RunRequest.of(method="FIFO", as_of=AS_OF))
     assert AllocationRun.objects.get(pk=queued.pk).started_at is not None

@@ -32,7 +32,8 @@ def test_a_lot_over_allocated_names_the_orders():
 
 def test_insufficient_stock_carries_the_shortfall_per_line(db):
     widget = ItemFactory(item_code="WIDGET")
-    response = handle(InsufficientStock([Shortfall(7, widget.pk, 300, 250, "not enough stock")]))
+    response = handle(InsufficientStock([Shortfall(7, widget.pk, 300, 250, "not enough stock")],
+                                        item_codes={widget.pk: "WIDGET"}))
     assert response.status_code == 409
     assert response.data["shortfalls"] == [
         {"line": 7, "item_code": "WIDGET", "requested": 300, "allocated": 250, "short": 50, "reason": "not enough stock"},

@@ -58,7 +58,7 @@ def log_lines(monkeypatch):
 def test_every_answer_carries_a_request_id_and_a_server_error_is_logged_as_json_with_it(allocator, db, log_lines,
                                                                                         monkeypatch):
     # given: a view that fails
-    from orders import views
+    from allocation import api_orders as views
 
     def broken(*args, **kwargs):
         raise RuntimeError("boom in metrics")
@@ -128,7 +128,7 @@ def test_a_lock_held_elsewhere_is_waited_for_a_bounded_time_then_a_409(widget_ex
 @pytest.mark.django_db(transaction=True)
 def test_a_statement_that_runs_out_of_time_is_a_503_without_the_drivers_text(monkeypatch, log_lines):
     # given: a read that takes 2 s, under a statement limit of 0.2 s
-    from orders import views
+    from allocation import api_orders as views
     from tests.api_support import client_for, user_in
     from tests.factories import CustomerFactory
 

@@ -8,7 +8,9 @@ from django.db import connection, connections, transaction
 from allocation import sql
 from allocation.domain import PeriodClosed
 from allocation.models import AllocationResult, AllocationRun, Method
-from allocation.services import allocation_run, allocation_run_prepare, period_close
+from allocation.parameters import RunRequest
+from allocation.requests import allocation_run_queue
+from allocation.services import allocation_run, period_close
 
 pytestmark = pytest.mark.django_db
 
@@ -25,7 +27,7 @@ def test_a_run_dated_before_a_closed_period_is_refused(widget_example):
     assert not AllocationResult.objects.exists()
     # a run to be queued is refused before it is queued
     with pytest.raises(PeriodClosed):
-        allocation_run_prepare(method=Method.FIFO, as_of=date(2026, 1, 25), queue=True)
+        allocation_run_queue(RunRequest.of(method=Method.FIFO, as_of=date(2026, 1, 25)))
     assert not AllocationRun.objects.exists()
     # a date after the last closed period is fine
     assert allocation_run(method=Method.FIFO, as_of=date(2026, 3, 1)).run.allocated_quantity == 180

@@ -6,9 +6,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from allocation.models import Method
+from allocation.scores import customer_metrics
 from allocation.services import allocation_run, order_cancel
 from orders.models import PaymentStatus
-from orders.selectors import customer_metrics
 from tests.factories import CustomerFactory, ItemFactory, LotFactory, PaymentFactory, order_with_lines
 
 pytestmark = pytest.mark.django_db

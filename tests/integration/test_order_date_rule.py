@@ -54,6 +54,13 @@ def test_an_order_placed_on_the_allocation_date_is_allocated(widget_example):
     assert outcome_of(report.outcomes, "O3")["status"] == "allocated"
 
 
+def test_one_order_named_alone_and_placed_after_the_date_is_skipped_too_not_refused(late_order):
+    report = allocation_run(method="FIFO", orders=[late_order], as_of=AS_OF, allow_partial=False)
+
+    assert [(o["status"], o["reason"]) for o in report.outcomes] == [("skipped", REASON)]
+    assert not AllocationResult.objects.exists()
+
+
 def test_the_same_order_is_allocated_by_a_run_dated_after_it(late_order):
     allocation_run(method="FIFO", as_of=AS_OF)
 

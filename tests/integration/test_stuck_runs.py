@@ -13,8 +13,8 @@ from django.db import connection
 from django.utils import timezone
 
 from allocation.models import AllocationResult, AllocationRun, RunStatus
-from allocation.services import allocation_run_prepare, allocation_runs_expire
-from allocation.tasks import allocation_run_retry
+from allocation.parameters import RunRequest
+from allocation.requests import allocation_run_queue, allocation_run_retry, allocation_runs_expire
 from tests.api_support import *  # noqa: F403  (the API fixtures)
 from tests.api_support import API
 
@@ -24,7 +24,7 @@ AS_OF = date(2026, 1, 25)
 
 def stuck_run(widget_example, *, seconds_late: int = 1) -> AllocationRun:
     """A run of O1 and O2 that was queued, started running, and whose process then died."""
-    run = allocation_run_prepare(method="FIFO", orders=list(widget_example["orders"].values()), as_of=AS_OF, queue=True)
+    run = allocation_run_queue(RunRequest.of(method="FIFO", orders=list(widget_example["orders"].values()), as_of=AS_OF))
     AllocationRun.objects.filter(pk=run.pk).update(
         status=RunStatus.RUNNING, deadline=timezone.now() - timedelta(seconds=seconds_late))
     return run
@@ -96,7 +96,7 @@ KILLED_RUN = """
 import os, sys, time
 import django
 django.setup()
-from allocation.services import allocation_run_queued
+from allocation.requests import allocation_run_queued
 
 def stall(done: int) -> None:  # the run is under way, holding its transaction: say so, then hang
     print("running", flush=True)
@@ -116,7 +116,7 @@ def test_a_run_killed_mid_transaction_leaves_nothing_and_is_failed_after_its_dea
     widget = ItemFactory(item_code="WIDGET")
     LotFactory(reference="L1", item=widget, quantity=100, received_on=date(2026, 1, 5))
     order = order_with_lines("O1", date(2026, 1, 6), (widget, 10))
-    run = allocation_run_prepare(method="FIFO", orders=[order], as_of=AS_OF, queue=True)
+    run = allocation_run_queue(RunRequest.of(method="FIFO", orders=[order], as_of=AS_OF))
     database = connection.settings_dict
     url = f"postgres://{database['USER']}@{database['HOST'] or '127.0.0.1'}:{database['PORT'] or 5432}/{database['NAME']}"
     env = {**os.environ, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "tests.settings", "ALLOCATION_RUN_TIMEOUT": "2"}
@@ -139,5 +139,5 @@ def test_a_run_killed_mid_transaction_leaves_nothing_and_is_failed_after_its_dea
     assert failed.status == RunStatus.FAILED and "did not finish within 2 s" in failed.error
     assert not AllocationResult.objects.exists()
     assert order.lines.get().allocation_results.count() == 0
-    retried = allocation_run_retry(run=failed)
+    retried = allocation_run_retry(run=failed).run
     assert retried.status == RunStatus.DONE and retried.allocated_quantity == 10

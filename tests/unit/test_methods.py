@@ -4,6 +4,7 @@ from decimal import Decimal
 
 import pytest
 
+from allocation.allocator import allocate
 from allocation.domain import (
     InvalidInput,
     LineDemand,
@@ -17,7 +18,7 @@ from allocation.domain import (
     round_money,
 )
 from allocation.history import RECEIPT, StockEvent, moving_average, periodic_average
-from allocation.methods import REGISTRY, allocate, get_method
+from allocation.methods import REGISTRY, get_method
 from allocation.models import Method
 
 D = Decimal

@@ -6,8 +6,9 @@ from decimal import Decimal
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from allocation.allocator import allocate
 from allocation.domain import LineDemand, LotSnapshot, OrderDemand, OutcomeStatus, amount_of
-from allocation.methods import REGISTRY, allocate
+from allocation.methods import REGISTRY
 
 AS_OF = date(2026, 3, 15)
 ITEMS = (1, 2, 3)

@@ -7,7 +7,8 @@ from decimal import Decimal
 from django.core.management.base import CommandError
 from django.core.serializers.json import DjangoJSONEncoder
 
-from allocation.domain import DomainError, InsufficientStock
+from allocation.domain import InsufficientStock
+from inventory_alloc.errors import DomainError
 
 
 class DecimalsAsStrings(DjangoJSONEncoder):

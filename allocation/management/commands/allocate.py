@@ -1,64 +1,89 @@
-"""python manage.py allocate --method FIFO [--orders 1,2] [--as-of 2026-01-25] [--policy priority] ..."""
+"""python manage.py allocate --method FIFO [--orders 1,2] [--as-of 2026-01-25] [--policy priority] ...
+
+Its arguments are made from the run's parameters (`allocation.parameters.RunRequest`): `--method`,
+`--orders`, `--as-of`, `--policy`, `--allow-partial/--no-allow-partial` (also `--no-partial`),
+`--allow-inbound/--no-allow-inbound` (also `--no-inbound`), `--dry-run`.
+"""
 from __future__ import annotations
 
+import argparse
 import sys
+from dataclasses import MISSING, Field
 from datetime import date
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
+from tqdm import tqdm
 
-from allocation.domain import DomainError
 from allocation.management.commands._common import command_error, dump
-from allocation.models import Method, Policy
-from allocation.services import allocation_run, outcome_dict
+from allocation.parameters import CHOICES, PARAMETERS, RunRequest
+from allocation.requests import allocation_request
+from allocation.services import outcome_dict
 from allocation.sql import long_statements
+from inventory_alloc.errors import DomainError
 
 
 def _orders(text: str) -> list[int]:
     try:
         return [int(part) for part in text.split(",") if part.strip()]
     except ValueError:
-        raise CommandError(f'--orders takes order ids separated by commas, not "{text}".') from None
+        raise argparse.ArgumentTypeError(f'takes order ids separated by commas, not "{text}"') from None
 
 
 def _date(text: str) -> date:
     try:
         return date.fromisoformat(text)
     except ValueError:
-        raise CommandError(f'--as-of takes a date as YYYY-MM-DD, not "{text}".') from None
+        raise argparse.ArgumentTypeError(f'takes a date as YYYY-MM-DD, not "{text}"') from None
+
+
+def add_parameter(parser, parameter: Field) -> None:
+    """Add the command-line argument of one run parameter, from its declaration."""
+    meta = parameter.metadata
+    names = [f"--{parameter.name.replace('_', '-')}"] + ([f"--{meta['cli']}"] if meta["cli"] else [])
+    options = {"dest": parameter.name, "help": str(meta["help"])}
+    if meta["kind"] == "flag":
+        parser.add_argument(*names, action=argparse.BooleanOptionalAction, default=parameter.default, **options)
+        return
+    if parameter.default is MISSING:
+        options["required"] = True
+    else:
+        options["default"] = parameter.default
+    if meta["kind"] == "choice":
+        options["choices"] = [value for value, _label in CHOICES[meta["choices"]]()]
+    else:
+        options["type"] = _orders if meta["kind"] == "ids" else _date
+    parser.add_argument(*names, **options)
 
 
 class Command(BaseCommand):
-    help = "Allocate open orders (or the given ones) with one method and print the run."
+    help = "Allocate open orders (or the given ones) and print the run (a big one is queued, as in the API)."
 
     def add_arguments(self, parser) -> None:
-        parser.add_argument("--method", required=True, choices=Method.values)
-        parser.add_argument("--orders", type=_orders, help="order ids, comma-separated (default: all open orders)")
-        parser.add_argument("--as-of", type=_date, help="allocation date YYYY-MM-DD (default: today)")
-        parser.add_argument("--policy", default=Policy.ORDER_DATE, choices=Policy.values)
-        parser.add_argument("--no-partial", action="store_true", help="allocate an order only if every line fills")
-        parser.add_argument("--no-inbound", action="store_true", help="never allocate lots not received yet")
-        parser.add_argument("--dry-run", action="store_true", help="compute and print, write nothing")
+        for parameter in PARAMETERS:
+            add_parameter(parser, parameter)
         parser.add_argument("--json", action="store_true", help="print the run, outcomes and results as JSON")
 
     def handle(self, *args, **options) -> None:
-        bar = self._progress_bar(options)
+        request = RunRequest.of(**{parameter.name: options[parameter.name] for parameter in PARAMETERS})
+        bar = None if options["json"] or not sys.stderr.isatty() else tqdm(desc="Allocating", unit=" orders",
+                                                                             file=sys.stderr)
         try:
             with long_statements():
-                report = allocation_run(
-                    method=options["method"], orders=options["orders"], as_of=options["as_of"],
-                    policy=options["policy"], allow_partial=not options["no_partial"],
-                    allow_inbound=not options["no_inbound"], dry_run=options["dry_run"],
-                    progress=bar.update if bar else None,
-                )
+                ticket = allocation_request(request, progress=bar.update if bar else None)
         except DomainError as error:
             raise command_error(error)
         finally:
             if bar:
                 bar.close()
+        if ticket.queued:
+            self.stdout.write(f"Run #{ticket.run.pk} is queued ({ticket.run.status}); follow it on its page.")
+        elif options["json"]:
+            self.stdout.write(dump(run_as_dict(ticket.report)))
+        else:
+            self.print_report(ticket.report)
+
+    def print_report(self, report) -> None:
         run = report.run
-        if options["json"]:
-            self.stdout.write(dump(run_as_dict(report)))
-            return
         label = "Dry run" if run.dry_run else f"Run #{run.pk}"
         self.stdout.write(
             f"{label}: {run.method} as of {run.as_of}, policy {run.policy}: {run.orders_considered} orders considered, "
@@ -70,16 +95,13 @@ class Command(BaseCommand):
                 short = ", ".join(f"{s['item_code']} short {s['short']}" for s in outcome["shortfalls"])
                 self.stdout.write(f"  {outcome['order_number']}: {outcome['status']} ({outcome['reason']}) {short}")
 
-    def _progress_bar(self, options):
-        if options["json"] or not sys.stderr.isatty():
-            return None
-        from tqdm import tqdm
 
-        return tqdm(desc="Allocating", unit=" orders", file=sys.stderr)
+SUMMARY = ("id", "status", "orders_considered", "orders_fully_allocated", "orders_partly_allocated",
+           "orders_not_allocated", "allocated_quantity", "allocated_amount")
 
 
 def run_as_dict(report) -> dict:
-    """Return the run, its outcomes and its results (decimals as strings) for JSON output."""
+    """Return the run (its parameters and summary), its outcomes and its results (decimals as strings)."""
     run = report.run
     if run.pk:
         results = list(
@@ -95,14 +117,6 @@ def run_as_dict(report) -> dict:
              "allocation_date": run.as_of, "method": run.method, "cost_final": p.cost_final}
             for p in report.picks
         ]
-    return {
-        "run": {
-            "id": run.pk, "method": run.method, "policy": run.policy, "as_of": run.as_of, "dry_run": run.dry_run,
-            "allow_partial": run.allow_partial, "allow_inbound": run.allow_inbound, "status": run.status,
-            "orders_considered": run.orders_considered, "orders_fully_allocated": run.orders_fully_allocated,
-            "orders_partly_allocated": run.orders_partly_allocated, "orders_not_allocated": run.orders_not_allocated,
-            "allocated_quantity": run.allocated_quantity, "allocated_amount": run.allocated_amount,
-        },
-        "outcomes": report.outcomes,
-        "results": results,
-    }
+    parameters = RunRequest.from_run(run).payload()
+    return {"run": {**parameters, **{name: getattr(run, name) for name in SUMMARY}},
+            "outcomes": report.outcomes, "results": results}

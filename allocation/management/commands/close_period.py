@@ -1,10 +1,10 @@
 """python manage.py close_period 2026-01 [--dry-run]"""
 from django.core.management.base import BaseCommand
 
-from allocation.domain import DomainError
 from allocation.management.commands._common import command_error
 from allocation.services import period_close
 from allocation.sql import long_statements
+from inventory_alloc.errors import DomainError
 
 
 class Command(BaseCommand):

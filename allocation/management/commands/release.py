@@ -1,9 +1,9 @@
 """python manage.py release --order N [--lot REF] | --results 1,2,3"""
 from django.core.management.base import BaseCommand, CommandError
 
-from allocation.domain import DomainError
 from allocation.management.commands._common import command_error
 from allocation.services import allocation_release
+from inventory_alloc.errors import DomainError
 
 
 class Command(BaseCommand):

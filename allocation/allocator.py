@@ -1,0 +1,240 @@
+"""The allocator: serve orders one by one, in the order given, from one set of lots (pure, no Django).
+
+It knows nothing of any method by name: it asks the method's spec (`allocation.methods`) in which
+order in-stock lots go, whether a line takes only the lot it names, and how a line is costed.
+Inbound lots (if allowed) come after the in-stock ones by ETA, empty ETA last; ties break on lot id.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+from fractions import Fraction
+
+from allocation.domain import (
+    MONEY_PLACES,
+    LineDemand,
+    LotSnapshot,
+    OrderDemand,
+    OrderOutcome,
+    OutcomeStatus,
+    Pick,
+    Plan,
+    Shortfall,
+    fraction_to_cost,
+)
+from allocation.methods import AllocationMethod, get_method
+
+_FAR_FUTURE = date.max
+
+
+def _inbound_key(lot: LotSnapshot) -> tuple:
+    return (lot.eta is None, lot.eta or _FAR_FUTURE, lot.id)
+
+
+class _ItemBook:
+    """The lots of one item during a run, in the order the method takes them.
+
+    `stock_qty` and `stock_value` (kept only when `track_value`, for AVERAGE)
+    follow the available in-stock quantity and its value at lot cost, exactly.
+    """
+
+    __slots__ = ("lots", "available", "start", "stock_qty", "stock_value", "in_stock", "track_value")
+
+    def __init__(self, lots: list[LotSnapshot], in_stock: set[int], track_value: bool) -> None:
+        self.lots = lots
+        self.available = {lot.id: lot.available for lot in lots}
+        self.in_stock = in_stock
+        self.track_value = track_value
+        self.start = 0
+        self.stock_qty = 0
+        self.stock_value = Decimal(0)
+        if track_value:
+            for lot in lots:
+                if lot.id in in_stock:
+                    self.stock_qty += lot.available
+                    self.stock_value += lot.available * lot.unit_cost
+
+    def take(self, lot: LotSnapshot, quantity: int) -> None:
+        self.available[lot.id] -= quantity
+        if self.track_value and lot.id in self.in_stock:
+            self.stock_qty -= quantity
+            self.stock_value -= quantity * lot.unit_cost
+
+    def put_back(self, lot: LotSnapshot, quantity: int) -> None:
+        self.take(lot, -quantity)
+        self.start = 0
+
+    def average(self) -> Decimal | None:
+        """Return the in-stock average, rounded half up to 4 places, or None without stock."""
+        if self.stock_qty <= 0:
+            return None
+        scaled = self.stock_value.scaleb(4)
+        if scaled != scaled.to_integral_value():  # costs of more than 4 places: exact fraction
+            return fraction_to_cost(Fraction(self.stock_value) / self.stock_qty)
+        q, r = divmod(int(scaled), self.stock_qty)
+        return Decimal(q + (2 * r >= self.stock_qty)).scaleb(-4)
+
+
+class Allocator:
+    """Serve orders one by one, in the order given, from one set of lots."""
+
+    def __init__(
+        self,
+        method: AllocationMethod,
+        lots: Iterable[LotSnapshot],
+        *,
+        as_of: date,
+        allow_inbound: bool = True,
+        item_costs: Mapping[int, Decimal | None] | None = None,
+    ) -> None:
+        self.method = method
+        self.as_of = as_of
+        self.allow_inbound = allow_inbound
+        self.item_costs = item_costs or {}
+        self.lots_by_id: dict[int, LotSnapshot] = {}
+        self.books: dict[int, _ItemBook] = {}
+        self._build_books(lots)
+
+    def _build_books(self, lots: Iterable[LotSnapshot]) -> None:
+        stock: dict[int, list[LotSnapshot]] = {}
+        inbound: dict[int, list[LotSnapshot]] = {}
+        for lot in lots:
+            self.lots_by_id[lot.id] = lot
+            if lot.available <= 0 or lot.is_expired(self.as_of):
+                continue
+            target = stock if lot.is_in_stock(self.as_of) else inbound
+            target.setdefault(lot.item_id, []).append(lot)
+        for item_id in stock.keys() | inbound.keys():
+            ordered = sorted(stock.get(item_id, ()), key=self.method.in_stock_key)
+            in_stock_ids = {lot.id for lot in ordered}
+            if self.allow_inbound:
+                ordered += sorted(inbound.get(item_id, ()), key=_inbound_key)
+            self.books[item_id] = _ItemBook(ordered, in_stock_ids, self.method.costing == "average")
+
+    # -- serving -------------------------------------------------------------
+
+    def serve(self, order: OrderDemand, *, allow_partial: bool = True) -> tuple[list[Pick], OrderOutcome]:
+        """Allocate an order's lines; undo it all if a line falls short and partial is off."""
+        picks: list[Pick] = []
+        shortfalls: list[Shortfall] = []
+        already = 0
+        served_any = False
+        for line in order.lines:
+            already += line.ordered_quantity - line.quantity
+            if line.quantity <= 0:
+                continue
+            served_any = True
+            got, reason = self._serve_line(line, picks)
+            if got < line.quantity:
+                shortfalls.append(Shortfall(line.line_id, line.item_id, line.quantity, got, reason))
+        if shortfalls and not allow_partial:
+            self._undo(picks)
+            shortfalls = [Shortfall(s.line_id, s.item_id, s.requested, 0, s.reason, s.allocated) for s in shortfalls]
+            return [], OrderOutcome(
+                order.order_id, OutcomeStatus.SKIPPED, shortfalls=shortfalls,
+                reason="not every line can be filled",
+            )
+        quantity = 0
+        amount = Decimal("0.00")
+        for pick in picks:
+            quantity += pick.quantity
+            amount += pick.amount
+        if not shortfalls:
+            status = OutcomeStatus.ALLOCATED
+        elif quantity + already > 0:
+            status = OutcomeStatus.PARTIAL
+        else:
+            status = OutcomeStatus.NOT_ALLOCATED
+        reason = shortfalls[0].reason if shortfalls else ("" if served_any else "already allocated")
+        return picks, OrderOutcome(order.order_id, status, quantity, amount, shortfalls, reason)
+
+    def _serve_line(self, line: LineDemand, picks: list[Pick]) -> tuple[int, str]:
+        """Append the line's picks to `picks`; return the quantity found and why not more."""
+        if self.method.named_lot_only:
+            candidates, reason = self._named_lot(line)
+        else:
+            candidates, reason = self._candidates(line.item_id), "not enough stock"
+        book = self.books.get(line.item_id)
+        if book is None or not candidates:
+            return 0, reason
+        cost = self._line_cost(book, line)
+        final = not self.method.provisional
+        available = book.available
+        wanted = line.quantity
+        for lot in candidates:
+            free = available[lot.id]
+            if free <= 0:
+                continue
+            take = free if free < wanted else wanted
+            unit_cost = lot.unit_cost if cost is None else cost
+            amount = (take * unit_cost).quantize(MONEY_PLACES, ROUND_HALF_UP)
+            picks.append(Pick(line.line_id, line.order_id, line.item_id, lot.id, take, unit_cost, amount, final))
+            book.take(lot, take)
+            wanted -= take
+            if wanted == 0:
+                break
+        return line.quantity - wanted, reason
+
+    def _candidates(self, item_id: int) -> list[LotSnapshot]:
+        book = self.books.get(item_id)
+        if book is None:
+            return []
+        lots, available, start = book.lots, book.available, book.start
+        while start < len(lots) and available[lots[start].id] <= 0:
+            start += 1
+        book.start = start
+        return lots[start:]
+
+    def _named_lot(self, line: LineDemand) -> tuple[list[LotSnapshot], str]:
+        if line.lot_id is None:
+            return [], "no lot named"
+        lot = self.lots_by_id.get(line.lot_id)
+        if lot is None:
+            return [], "the named lot has nothing available"
+        label = lot.reference or f"#{lot.id}"
+        if lot.item_id != line.item_id:
+            return [], f"lot {label} is of another item"
+        if lot.is_expired(self.as_of):
+            return [], f"lot {label} is expired"
+        if not lot.is_in_stock(self.as_of) and not self.allow_inbound:
+            return [], f"lot {label} is not received yet"
+        book = self.books.get(line.item_id)
+        if book is None or lot.id not in book.available:
+            return [], f"lot {label} has nothing available"
+        return [lot], f"not enough stock in lot {label}"
+
+    def _line_cost(self, book: _ItemBook, line: LineDemand) -> Decimal | None:
+        if self.method.costing == "average":
+            return book.average()
+        if self.method.costing == "item":
+            return self.item_costs.get(line.item_id)
+        return None
+
+    def _undo(self, picks: list[Pick]) -> None:
+        for pick in picks:
+            self.books[pick.item_id].put_back(self.lots_by_id[pick.lot_id], pick.quantity)
+
+
+def allocate(
+    method: str | AllocationMethod,
+    orders: Iterable[OrderDemand],
+    lots: Iterable[LotSnapshot],
+    *,
+    as_of: date,
+    allow_partial: bool = True,
+    allow_inbound: bool = True,
+    item_costs: Mapping[int, Decimal | None] | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> Plan:
+    """Serve `orders` in the order given from `lots` and return every pick and outcome."""
+    spec = method if isinstance(method, AllocationMethod) else get_method(method)
+    allocator = Allocator(spec, lots, as_of=as_of, allow_inbound=allow_inbound, item_costs=item_costs)
+    plan = Plan()
+    for order in orders:
+        picks, outcome = allocator.serve(order, allow_partial=allow_partial)
+        plan.picks += picks
+        plan.outcomes.append(outcome)
+        if progress is not None:
+            progress(1)
+    return plan

@@ -1,0 +1,100 @@
+"""Allocation's rules on the records of the apps below it, lent to their services (registered by
+`AllocationConfig.ready`; see `inventory_alloc.records.Extensions`).
+
+- A lot never holds less than is allocated from it, keeps its item while it has allocations, and is not
+  deleted while allocated or with allocation history. Who holds a lot is answered here.
+- An order holding active allocations does not change and is not deleted (release it first); an order
+  with allocation history is never deleted (cancel it); a line with allocation history keeps its item
+  and is not removed.
+"""
+from __future__ import annotations
+
+from django.db.models import Sum
+from django.utils.translation import gettext
+
+from allocation.domain import LotOverAllocated
+from allocation.models import AllocationResult
+from allocation.selectors import lot_holders
+from inventory_alloc.errors import Conflict
+from orders.models import Order, OrderStatus
+from orders.services import order_extensions
+from stock.models import Lot
+from stock.services import lot_extensions
+
+# --- lots -------------------------------------------------------------------------------------
+
+@lot_extensions.refusal("change")
+def lot_keeps_what_is_allocated(*, lot: Lot, changes: dict) -> None:
+    quantity = changes.get("quantity", lot.quantity)
+    if quantity is not None and int(quantity) < lot.allocated_quantity:
+        raise LotOverAllocated(lot.reference, lot.allocated_quantity, lot_holders(lot.pk))
+    if changes.get("item_id", lot.item_id) != lot.item_id and AllocationResult.objects.filter(lot=lot).exists():
+        raise Conflict(f"Lot {lot.reference} has allocations; its item cannot change.", lot=lot.reference)
+
+
+@lot_extensions.refusal("delete")
+def lot_with_allocations_stays(*, lot: Lot) -> None:
+    if lot.allocated_quantity:
+        holders = lot_holders(lot.pk)
+        raise LotOverAllocated(
+            lot.reference, lot.allocated_quantity, holders,
+            f"Lot {lot.reference} is allocated to orders {', '.join(holders)}; release them before deleting it.",
+        )
+    if AllocationResult.objects.filter(lot=lot).exists():
+        raise Conflict(f"Lot {lot.reference} has allocation history and cannot be deleted.", lot=lot.reference)
+
+
+@lot_extensions.answer("holders")
+def holders_of(*, lot: Lot) -> list[str]:
+    return lot_holders(lot.pk)
+
+
+# --- orders -------------------------------------------------------------------------------------
+
+def allocated_units(order: Order) -> int:
+    """Return the units the order's active allocations hold."""
+    held = AllocationResult.objects.active().filter(order=order).aggregate(q=Sum("allocated_quantity"))["q"]
+    return held or 0
+
+
+def held_message(order: Order, units: int) -> str:
+    return gettext("Order %(number)s holds allocations for %(units)s units: release them first.") % {
+        "number": order.order_number, "units": units}
+
+
+@order_extensions.answer("lock")
+def order_lock(*, order: Order) -> str | None:
+    units = allocated_units(order)
+    return held_message(order, units) if units else None
+
+
+@order_extensions.refusal("change")
+def order_holding_allocations_stays(*, order: Order) -> None:
+    units = allocated_units(order)
+    if units:
+        raise Conflict(held_message(order, units), order=order.order_number, allocated=units,
+                       release=f"/api/v1/orders/{order.pk}/release/")
+
+
+@order_extensions.refusal("delete")
+def order_with_allocation_history_stays(*, order: Order) -> None:
+    order_holding_allocations_stays(order=order)
+    if AllocationResult.objects.filter(order=order).exists():
+        refused = gettext("Order %(number)s has allocation history (released allocations) and cannot be deleted.") % {
+            "number": order.order_number}
+        if order.status != OrderStatus.CANCELLED:
+            refused += " " + gettext("Cancel it instead.")
+        raise Conflict(refused, order=order.order_number)
+
+
+@order_extensions.refusal("lines")
+def lines_with_allocation_history_stay(*, order: Order, removed: list[int], moved: list[int]) -> None:
+    history = set(AllocationResult.objects.filter(order_line_id__in=[*removed, *moved]).values_list(
+        "order_line_id", flat=True))
+    if blocked := sorted(history & set(moved)):
+        raise Conflict(f"Line {blocked[0]} has allocation history; its item cannot change.", line=blocked[0])
+    if blocked := sorted(history & set(removed)):
+        raise Conflict(
+            f"Lines {', '.join(map(str, blocked))} have allocation history and cannot be removed; keep them by id.",
+            lines=blocked,
+        )
