@@ -1,6 +1,6 @@
 # The two commands a newcomer needs:
 #   make run    install everything, migrate a local SQLite database, load demo data, serve http://127.0.0.1:8000/admin/
-#   make test   install everything and run every check and test, on SQLite and on PostgreSQL
+#   make test   install everything and run every check (ruff, import-linter, Django) and test, on SQLite and on PostgreSQL
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -32,6 +32,7 @@ browser:
 
 lint: install
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
 
 check: install
 	DJANGO_SETTINGS_MODULE=tests.settings $(PY) manage.py check

@@ -4,7 +4,7 @@ from django.urls import path
 from django.utils.translation import gettext_lazy as _
 from import_export.admin import ExportMixin
 
-from allocation import admin_stock_orders, admin_views
+from allocation import admin_periods, admin_stock_orders, admin_views
 from allocation.models import SHORT_STATUSES, AllocationResult, AllocationRun, ClosedPeriod, RunOutcome, RunStatus
 from allocation.requests import allocation_runs_expire
 from allocation.resources import AllocationResultResource, AllocationRunResource
@@ -117,7 +117,7 @@ class ClosedPeriodAdmin(ReadOnlyAdmin):
     list_select_related = ("closed_by",)
 
     def get_urls(self):
-        view = self.admin_site.admin_view(lambda request: admin_views.period_close_view(self, request))
+        view = self.admin_site.admin_view(lambda request: admin_periods.period_close_view(self, request))
         return [path("close/", view, name="allocation_closedperiod_close")] + super().get_urls()
 
     def changelist_view(self, request, extra_context=None):

@@ -19,10 +19,10 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 
 from allocation.domain import InsufficientStock
-from allocation.forms import AllocateForm, PeriodCloseForm
-from allocation.models import AllocationRun, ClosedPeriod, OutcomeStatus, RunStatus
+from allocation.forms import AllocateForm
+from allocation.models import AllocationRun, OutcomeStatus, RunStatus
 from allocation.requests import allocation_request, allocation_run_retry
-from allocation.services import allocation_release, order_cancel, period_close
+from allocation.services import allocation_release, order_cancel
 from inventory_alloc.errors import DomainError
 from orders.models import OrderStatus
 from stock.models import Item, Lot
@@ -31,7 +31,7 @@ RUN_PERMISSION = "allocation.run_allocation"
 ORDERS_SHOWN = 100  # selected orders listed on a page
 PICKS_SHOWN = 500  # preview rows; the rest are counted, not listed
 OUTCOMES_SHOWN = 300
-RECOSTED_SHOWN = 500
+
 
 OUTCOME_LABELS = dict(OutcomeStatus.choices)
 
@@ -273,31 +273,3 @@ def cancel_view(model_admin, request: HttpRequest) -> HttpResponse:
                 "Cancelled %(count)s orders; released %(released)s allocation results (%(quantity)s units)."
             ) % {"count": len(ids), "released": released, "quantity": quantity}, messages.SUCCESS)
     return HttpResponseRedirect(changelist_url(model_admin, request))
-
-
-# --- Close a period -------------------------------------------------------------
-
-def period_close_view(model_admin, request: HttpRequest) -> HttpResponse:
-    """Show what closing a total-average period re-costs (a dry run), then close it."""
-    require_run_permission(request)
-    form = PeriodCloseForm(request.POST or None)
-    report = None
-    if request.method == "POST" and form.is_valid():
-        # Close only the period that was just previewed, never one typed after the preview.
-        commit = "close" in request.POST and request.POST.get("previewed") == form.cleaned_data["period"]
-        try:
-            report = period_close(period=form.cleaned_data["period"], user=request.user, dry_run=not commit)
-        except DomainError as error:
-            model_admin.message_user(request, domain_error_message(error), messages.ERROR)
-        else:
-            if commit:
-                model_admin.message_user(request, _("Period %(period)s closed: %(count)s results re-costed.") % {
-                    "period": report.period, "count": len(report.recosted)}, messages.SUCCESS)
-                return HttpResponseRedirect(reverse("admin:allocation_closedperiod_changelist"))
-    recosted = report.recosted[:RECOSTED_SHOWN] if report else []
-    request.current_app = model_admin.admin_site.name
-    return TemplateResponse(request, "admin/allocation/closedperiod/close_period.html", {
-        **model_admin.admin_site.each_context(request),
-        "title": _("Close a total-average period"), "opts": ClosedPeriod._meta, "form": form, "report": report,
-        "recosted": recosted, "recosted_not_shown": len(report.recosted) - len(recosted) if report else 0,
-    })

@@ -40,7 +40,8 @@ class RunRequest:
     orders: tuple[int, ...] | None = field(default=None, metadata=param(
         "ids", _("Orders"), _("Order ids to allocate; default: every open order."), on_form=False))
     as_of: date | None = field(default=None, metadata=param(
-        "date", _("As of"), _("The allocation date; empty means today. It cannot be in the future.")))
+        "date", _("As of"), _("The allocation date; empty means today. It cannot be in the future, and lies "
+                             "between 2000-01-01 and 2100-12-31.")))
     policy: str = field(default=DEFAULT_POLICY, metadata=param(
         "choice", _("Policy"), _("Which orders get scarce stock first."), choices="policies"))
     allow_partial: bool = field(default=True, metadata=param(

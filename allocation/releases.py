@@ -14,6 +14,7 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from allocation import loads, writes
+from allocation.models import AllocationResult
 from allocation.sql import batch_size, chunked
 from inventory_alloc.errors import Conflict, InvalidInput, NotFound
 from orders.models import Order, OrderLine, OrderStatus
@@ -64,8 +65,6 @@ def _active_rows(order_ids: list[int] | None, lot_id: int | None, result_ids: li
 
     `order_ids`, when given, must be locked by the caller already.
     """
-    from allocation.models import AllocationResult
-
     selected = AllocationResult.objects.all()
     if order_ids:
         selected = selected.filter(order_id__in=order_ids)
@@ -102,8 +101,6 @@ def _lot_id(lot: Lot | int | str) -> int:
 
 
 def _release_rows(rows: list[tuple[int, int, int, int]], user) -> None:
-    from allocation.models import AllocationResult
-
     if not rows:
         return
     deltas: dict[int, int] = defaultdict(int)
@@ -122,8 +119,6 @@ def _release_rows(rows: list[tuple[int, int, int, int]], user) -> None:
 
 def order_statuses_refresh(order_ids: list[int], now=None) -> None:
     """Recompute the status of the given (not cancelled) orders from their active results."""
-    from allocation.models import AllocationResult
-
     now = now or timezone.now()
     statuses = {}
     for chunk in chunked(order_ids, batch_size()):

@@ -161,30 +161,7 @@ def write_run(run: AllocationRun, picks: Sequence[Pick], deltas: Mapping[int, in
         set_order_statuses(statuses, now)
         _update_run(run)
         return
-    parts, params = [], []
-    if run.pk is None:
-        sql, values = _run_insert_sql(run)
-        parts.append(f"n AS ({sql} RETURNING id)")
-        params += values
-        run_id, run_params = "(SELECT id FROM n)", []
-    else:
-        run_id, run_params = "%s", [run.pk]
-    if inline:
-        for name, target, rows, shared in (("r", RESULTS, list(map(result_row, picks)), [run.as_of, run.method, now]),
-                                           ("o", OUTCOMES, outcomes, [])):
-            if rows:
-                sql, arrays = target.from_arrays(rows, [run_id] + ["%s"] * len(shared))
-                parts.append(f"{name} AS ({sql})")
-                params += run_params + shared + arrays
-    if deltas:
-        sql, values = _lots_sql(deltas)
-        parts.append(f"d AS ({sql})")
-        params += values
-    if statuses:
-        sql, values = _statuses_sql(statuses, now)
-        parts.append(f"s AS ({sql})")
-        params += values
-    prefix = f"WITH {', '.join(parts)} " if parts else ""
+    prefix, params = _closing_ctes(run, picks if inline else (), outcomes if inline else (), deltas, statuses, now)
     if run.pk is not None:
         _update_run(run, prefix, params)
         return
@@ -192,6 +169,34 @@ def write_run(run: AllocationRun, picks: Sequence[Pick], deltas: Mapping[int, in
         cursor.execute(f"{prefix}SELECT id FROM n", params)
         run.pk = cursor.fetchone()[0]
     run._state.adding, run._state.db = False, connection.alias
+
+
+def _closing_ctes(run: AllocationRun, picks: Sequence[Pick], outcomes: Sequence[tuple], deltas: Mapping[int, int],
+                  statuses: Mapping[int, str], now: datetime) -> tuple[str, list]:
+    """Return the WITH clause of a run's closing statement (PostgreSQL) and its parameters.
+
+    It inserts the run if it is new (`n`), then the results and outcomes given (`r`, `o`), adds to the
+    lots (`d`) and sets the orders' statuses (`s`); the statement that follows returns the new run's id
+    or updates a queued run's summary.
+    """
+    parts, params = [], []
+    run_id, run_params = ("%s", [run.pk]) if run.pk is not None else ("(SELECT id FROM n)", [])
+    if run.pk is None:
+        sql, values = _run_insert_sql(run)
+        parts.append(f"n AS ({sql} RETURNING id)")
+        params += values
+    for name, target, rows, shared in (("r", RESULTS, list(map(result_row, picks)), [run.as_of, run.method, now]),
+                                       ("o", OUTCOMES, outcomes, [])):
+        if rows:
+            sql, arrays = target.from_arrays(rows, [run_id] + ["%s"] * len(shared))
+            parts.append(f"{name} AS ({sql})")
+            params += run_params + shared + arrays
+    for name, sql_and_values in (("d", _lots_sql(deltas) if deltas else None),
+                                 ("s", _statuses_sql(statuses, now) if statuses else None)):
+        if sql_and_values:
+            parts.append(f"{name} AS ({sql_and_values[0]})")
+            params += sql_and_values[1]
+    return (f"WITH {', '.join(parts)} " if parts else ""), params
 
 
 def _update_run(run: AllocationRun, prefix: str = "", params: Sequence = ()) -> None:

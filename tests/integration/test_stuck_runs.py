@@ -108,10 +108,12 @@ allocation_run_queued(run_id=int(sys.argv[1]), progress=stall)
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="another process must see the test database")
 @pytest.mark.django_db(transaction=True)
-def test_a_run_killed_mid_transaction_leaves_nothing_and_is_failed_after_its_deadline(settings):
-    # given: a queued run, executed by another process that is killed (SIGKILL) in the middle of it
+def test_a_run_killed_mid_transaction_leaves_nothing_and_is_failed_after_its_deadline(settings, monkeypatch):
+    # given: a queued run, executed by another process (the worker) that is killed (SIGKILL) in the middle of it
+    from allocation.requests import run_queue
     from tests.factories import ItemFactory, LotFactory, order_with_lines
 
+    monkeypatch.setattr(run_queue, "send", lambda run_id: None)  # the queue holds it for the worker below
     settings.ALLOCATION_RUN_TIMEOUT = 2
     widget = ItemFactory(item_code="WIDGET")
     LotFactory(reference="L1", item=widget, quantity=100, received_on=date(2026, 1, 5))
