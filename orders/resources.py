@@ -44,6 +44,16 @@ class OrderLineResource(BackOfficeResource):
         import_id_fields = ("order", "item", "lot")
         clean_model_instances = True
 
+    def get_instance(self, instance_loader, row):
+        """The row's line, found by order, item and lot; a row that fits two lines is refused in words."""
+        try:
+            return super().get_instance(instance_loader, row)
+        except OrderLine.MultipleObjectsReturned:
+            raise ValidationError({"item": _(
+                "Order %(order)s has more than one line of %(item)s with this lot; a row cannot say which one to "
+                "change. Edit the order on its page, or give each line its own lot.")
+                % {"order": row.get("order_number"), "item": row.get("item_code")}}) from None
+
     def before_import_row(self, row, **kwargs) -> None:
         """Create (or update) the row's order, unless it already holds allocations."""
         number = str(row.get("order_number") or "").strip()
