@@ -126,6 +126,10 @@ class OutcomeStatus:
     SKIPPED = "skipped"
 
 
+# Why an order placed after the run's date is skipped: it did not exist at that date (it is not short).
+ORDERED_LATER = "ordered after the allocation date"
+
+
 @dataclass(slots=True)
 class OrderOutcome:
     """What a run did for one order."""
@@ -144,6 +148,8 @@ class Plan:
 
     picks: list[Pick] = field(default_factory=list)
     outcomes: list[OrderOutcome] = field(default_factory=list)
+    # The reference of each lot the run could pick from (what events and pick lists name a lot by).
+    lot_references: dict[int, str] = field(default_factory=dict)
 
 
 # --- Errors -----------------------------------------------------------------

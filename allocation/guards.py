@@ -2,18 +2,23 @@
 `AllocationConfig.ready`; see `inventory_alloc.records.Extensions`).
 
 - A lot never holds less than is allocated from it, keeps its item while it has allocations, and is not
-  deleted while allocated or with allocation history. Who holds a lot is answered here.
+  deleted while allocated or with allocation history. Who holds a lot is answered here, and a change of
+  its quantity or dates is recorded as a `lot.changed` event.
 - An order holding active allocations does not change and is not deleted (release it first); an order
   with allocation history is never deleted (cancel it); a line with allocation history keeps its item
   and is not removed.
 """
 from __future__ import annotations
 
+from datetime import date
+
 from django.db.models import Sum
+from django.utils import timezone
 from django.utils.translation import gettext
 
 from allocation.domain import LotOverAllocated
-from allocation.models import AllocationResult
+from allocation.events import NewEvent, events_record
+from allocation.models import AllocationResult, EventType
 from allocation.selectors import lot_holders
 from inventory_alloc.errors import Conflict
 from orders.models import Order, OrderStatus
@@ -47,6 +52,21 @@ def lot_with_allocations_stays(*, lot: Lot) -> None:
 @lot_extensions.answer("holders")
 def holders_of(*, lot: Lot) -> list[str]:
     return lot_holders(lot.pk)
+
+
+@lot_extensions.notice("changed")
+def lot_changed_event(*, lot: Lot, before: dict) -> None:
+    """Record a `lot.changed` event: what changed (from, to), and the lot's quantities as they are now."""
+    def plain(value: object) -> object:
+        return value.isoformat() if isinstance(value, date) else value
+
+    changes = {name: {"from": plain(value), "to": plain(getattr(lot, name))}
+               for name, value in before.items() if getattr(lot, name) != value}
+    data = {"lot": {"id": lot.pk, "reference": lot.reference}, "item_code": lot.item.item_code, "changes": changes,
+            "quantity": lot.quantity, "allocated_quantity": lot.allocated_quantity,
+            "shipped_quantity": lot.shipped_quantity, "available_quantity": lot.available_quantity,
+            "received_on": plain(lot.received_on), "eta": plain(lot.eta), "expires_on": plain(lot.expires_on)}
+    events_record([NewEvent(EventType.LOT_CHANGED, data, lot_id=lot.pk)], timezone.now())
 
 
 # --- orders -------------------------------------------------------------------------------------

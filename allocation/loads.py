@@ -36,6 +36,7 @@ class OrderRow:
     order_date: date
     priority: int
     customer_id: int | None
+    event_sequence: int = 0  # how many events were written about the order
 
 
 def order_ids(orders: Iterable | None) -> list[int] | None:
@@ -88,13 +89,14 @@ def _rows(sql: str, params: list) -> Iterator[tuple]:
 
 
 def orders(ids: Sequence[int] | None, *, lock: bool) -> Iterator[tuple]:
-    """Yield (id, number, status, order date, priority, customer) of the orders (None: the open ones), by id."""
+    """Yield (id, number, status, order date, priority, customer, event sequence) of the orders (None: the open
+    ones), by id."""
     where, params = in_list("status", ALLOCATABLE_STATUSES) if ids is None else in_list("id", ids)
     lock_clause = " FOR UPDATE" if lock and is_postgres() else ""
-    sql = (f"SELECT id, order_number, status, order_date, priority, customer_id FROM {table(Order)} "
+    sql = (f"SELECT id, order_number, status, order_date, priority, customer_id, event_sequence FROM {table(Order)} "
            f"WHERE {where} ORDER BY id{lock_clause}")
-    for order_id, number, status, ordered_on, priority, customer_id in _rows(sql, params):
-        yield order_id, number, status, _day(ordered_on), priority, customer_id
+    for order_id, number, status, ordered_on, priority, customer_id, sequence in _rows(sql, params):
+        yield order_id, number, status, _day(ordered_on), priority, customer_id, sequence
 
 
 def lines(order_ids: Sequence[int] | None) -> Iterator[tuple]:

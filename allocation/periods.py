@@ -12,8 +12,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from allocation.domain import PeriodClosed, PeriodNotEnded, amount_of
+from allocation.events import NewEvent, events_record
 from allocation.methods import get_method
-from allocation.models import AllocationResult, ClosedPeriod
+from allocation.models import AllocationResult, ClosedPeriod, EventType
 from allocation.selectors import item_costs, period_start_function
 from allocation.sql import lock_closed_books
 from inventory_alloc.dates import EARLIEST, LATEST, OUT_OF_RANGE
@@ -98,7 +99,25 @@ def period_close(*, period: str | date, user=None, dry_run: bool = False) -> Per
             start=start, end=end, closed_by=user if getattr(user, "pk", None) else None,
             results_recosted=len(picks), averages=report.averages,
         )
+        events_record([NewEvent(EventType.PERIOD_CLOSED, _closed_data(report))], report.closed.closed_at)
     return report
+
+
+def _closed_data(report: PeriodCloseReport) -> dict:
+    """Return a `period.closed` event's data: the period, and per item its final average and re-costed amounts."""
+    items: dict[str, dict] = {}
+    for r in report.recosted:
+        item = items.setdefault(r.item_code, {"average": report.averages.get(r.item_code, ""), "results": 0,
+                                              "quantity": 0, "old_amount": Decimal("0.00"), "new_amount": Decimal("0.00")})
+        item["results"] += 1
+        item["quantity"] += r.quantity
+        item["old_amount"] += r.old_amount
+        item["new_amount"] += r.new_amount
+    for item in items.values():
+        item["difference"] = str(item["new_amount"] - item["old_amount"])
+        item["old_amount"], item["new_amount"] = str(item["old_amount"]), str(item["new_amount"])
+    return {"period": report.period, "start": report.start.isoformat(), "end": report.end.isoformat(),
+            "results_recosted": len(report.recosted), "items": items}
 
 
 def _recost(picks: list[AllocationResult], end: date, report: PeriodCloseReport) -> None:

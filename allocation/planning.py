@@ -16,7 +16,7 @@ from django.conf import settings
 
 from allocation import loads
 from allocation.allocator import allocate
-from allocation.domain import LineDemand, LotSnapshot, OrderDemand, OrderOutcome, OutcomeStatus, Plan, Shortfall
+from allocation.domain import ORDERED_LATER, LineDemand, LotSnapshot, OrderDemand, OrderOutcome, OutcomeStatus, Plan, Shortfall
 from allocation.methods import AllocationMethod, get_method
 from allocation.models import AllocationRun
 from allocation.policies import CUSTOMER_HISTORY, PolicyInputs, get_policy
@@ -26,7 +26,6 @@ from allocation.sql import batch_size, chunked
 from orders.models import OrderStatus
 
 Progress = Callable[[int], None]
-ORDERED_LATER = "ordered after the allocation date"
 
 # What a policy may ask for beyond the run's own data (its spec's `needs`), and how it is read.
 POLICY_DATA: dict[str, Callable[[list[loads.OrderRow], date], dict]] = {
@@ -104,6 +103,9 @@ def plan_run(run: AllocationRun, *, lock: bool, progress: Progress | None) -> tu
     serving = [o for o in live if o.id not in later]
     read_ids = None if order_ids is None else [o.id for o in live]
     demands = read_demands(read_ids, {o.id: o for o in orders}, {o.id for o in serving}, method) if live else Demands()
+    if order_ids is None:  # every open order: one partly shipped with nothing left to allocate is not among them
+        serving = [o for o in serving if o.status != OrderStatus.PARTIALLY_SHIPPED
+                   or any(line.quantity > 0 for line in demands.per_order.get(o.id, ()))]
     lots = read_lots(demands.items, demands.named_lots, run.as_of, allow_inbound=run.allow_inbound,
                      lock=lock) if demands.items else []
     inputs = PolicyInputs(run.as_of, demands.per_order, lots, settings.ALLOCATION_SCORE_WEIGHTS,
@@ -116,8 +118,13 @@ def plan_run(run: AllocationRun, *, lock: bool, progress: Progress | None) -> tu
     plan.outcomes += [_ordered_later(order_id, demands.per_order[order_id]) for order_id in sorted(later)]
     plan.outcomes += [OrderOutcome(o.id, OutcomeStatus.SKIPPED, reason="cancelled")
                       for o in orders if o.status == OrderStatus.CANCELLED]
+    plan.lot_references = {lot.id: lot.reference for lot in lots}
+    return orders, plan, _statuses(serving, demands, plan)
+
+
+def _statuses(serving: list[loads.OrderRow], demands: Demands, plan: Plan) -> dict[int, str]:
+    """Return the new status of each served order whose status changes (a partly shipped order stays so)."""
     for pick in plan.picks:
         demands.allocated[pick.order_id] += pick.quantity
-    statuses = {o.id: status for o in serving
-                if (status := OrderStatus.derive(demands.ordered[o.id], demands.allocated[o.id])) != o.status}
-    return orders, plan, statuses
+    return {o.id: status for o in serving if o.status != OrderStatus.PARTIALLY_SHIPPED
+            and (status := OrderStatus.derive(demands.ordered[o.id], demands.allocated[o.id])) != o.status}

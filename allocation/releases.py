@@ -1,7 +1,10 @@
 """Services that give stock back: release allocations, cancel orders.
 
 Like a run, a release locks the orders it touches and then the lots, in
-primary-key order; results keep their row and get `released_at`.
+primary-key order; results keep their row and get `released_at`. A pick that
+has shipped (even in part) has left the warehouse: it is never released, and
+an order with shipped goods is not cancelled. Each order released writes an
+`allocation.released` event, each order cancelled an `order.cancelled` one.
 """
 from __future__ import annotations
 
@@ -14,10 +17,11 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from allocation import loads, writes
-from allocation.models import AllocationResult
+from allocation.events import NewEvent, events_record
+from allocation.models import AllocationResult, EventType
 from allocation.sql import batch_size, chunked
 from inventory_alloc.errors import Conflict, InvalidInput, NotFound
-from orders.models import Order, OrderLine, OrderStatus
+from orders.models import SHIPPED_STATUSES, Order, OrderLine, OrderStatus
 from stock.models import Lot
 
 
@@ -56,7 +60,8 @@ def allocation_release(
         if order_ids:
             loads.order_rows(order_ids, lock=True)
         rows = _active_rows(order_ids, lot_id, result_ids)
-        _release_rows(rows, user)
+        now = timezone.now()
+        events_record(_release_rows(rows, user, now), now)
     return ReleaseReport.of(rows)
 
 
@@ -72,17 +77,21 @@ def _active_rows(order_ids: list[int] | None, lot_id: int | None, result_ids: li
         selected = selected.filter(lot_id=lot_id)
     if result_ids is not None:
         selected = selected.filter(id__in=result_ids)
-        found = dict(selected.values_list("id", "released_at"))
+        found = {rid: (at, shipped) for rid, at, shipped in selected.values_list("id", "released_at", "shipped_quantity")}
         if missing := sorted(set(result_ids) - set(found)):
             raise NotFound(f"No allocation result with id {', '.join(map(str, missing))}.", results=missing)
-        if done := sorted(rid for rid, at in found.items() if at is not None):
+        if done := sorted(rid for rid, (at, _) in found.items() if at is not None):
             raise Conflict(f"Results {', '.join(map(str, done))} are already released.", results=done)
-    rows = list(selected.filter(released_at__isnull=True).values_list("id", "order_id", "lot_id", "allocated_quantity"))
+        if shipped := sorted(rid for rid, (_, quantity) in found.items() if quantity):
+            raise Conflict(f"Results {', '.join(map(str, shipped))} are shipped; a shipped pick cannot be released.",
+                           results=shipped)
+    selected = selected.filter(released_at__isnull=True, shipped_quantity=0)
+    rows = list(selected.values_list("id", "order_id", "lot_id", "allocated_quantity"))
     if not order_ids and rows:
         locked = {row[1] for row in rows}
         loads.order_rows(sorted(locked), lock=True)
         # Re-read under the orders' locks: a concurrent release may have released some rows meanwhile.
-        fresh = selected.filter(released_at__isnull=True).values_list("id", "order_id", "lot_id", "allocated_quantity")
+        fresh = selected.values_list("id", "order_id", "lot_id", "allocated_quantity")
         rows = [row for row in fresh if row[1] in locked]
     return rows
 
@@ -100,43 +109,61 @@ def _lot_id(lot: Lot | int | str) -> int:
     return found
 
 
-def _release_rows(rows: list[tuple[int, int, int, int]], user) -> None:
+def _release_rows(rows: list[tuple[int, int, int, int]], user, now=None) -> list[NewEvent]:
+    """Release the (id, order, lot, quantity) rows (their orders locked); return their events, one per order."""
     if not rows:
-        return
+        return []
     deltas: dict[int, int] = defaultdict(int)
     for _, _, lot_id, quantity in rows:
         deltas[lot_id] -= quantity
     # NO KEY UPDATE, like a run: it still queues runs, releases, lot edits and deletes on
     # the lot, but lets order lines that name the lot be saved meanwhile.
     list(Lot.objects.select_for_update(no_key=True).filter(id__in=sorted(deltas)).order_by("id").values_list("id"))
-    now = timezone.now()
+    now = now or timezone.now()
     by = user if getattr(user, "pk", None) else None
     for chunk in chunked([row[0] for row in rows], batch_size()):
         AllocationResult.objects.filter(id__in=chunk).update(released_at=now, released_by=by)
     writes.add_lot_allocations(deltas)
-    order_statuses_refresh(sorted({row[1] for row in rows}), now)
+    statuses = order_statuses_refresh(sorted({row[1] for row in rows}), now)
+    return _released_events(rows, statuses)
 
 
-def order_statuses_refresh(order_ids: list[int], now=None) -> None:
-    """Recompute the status of the given (not cancelled) orders from their active results."""
+def _released_events(rows: list[tuple[int, int, int, int]], statuses: dict[int, str]) -> list[NewEvent]:
+    """Return one `allocation.released` event per order: the picks given back, with their lots."""
+    picks: dict[int, list[dict]] = defaultdict(list)
+    for chunk in chunked(sorted(row[0] for row in rows), batch_size()):
+        for rid, order_id, line_id, code, lot_id, reference, quantity in (
+                AllocationResult.objects.filter(id__in=chunk).order_by("id").values_list(
+                    "id", "order_id", "order_line_id", "item__item_code", "lot_id", "lot__reference",
+                    "allocated_quantity")):
+            picks[order_id].append({"result": rid, "line": line_id, "item_code": code, "lot": lot_id,
+                                    "lot_reference": reference, "quantity": quantity})
+    return [NewEvent(EventType.RELEASED, {"status": statuses[order_id], "quantity": sum(p["quantity"] for p in given),
+                                          "picks": given}, order_id=order_id)
+            for order_id, given in sorted(picks.items())]
+
+
+def order_statuses_refresh(order_ids: list[int], now=None) -> dict[int, str]:
+    """Recompute the status of the given (not cancelled) orders from their active results; return every one's."""
     now = now or timezone.now()
-    statuses = {}
+    statuses, changed = {}, {}
     for chunk in chunked(order_ids, batch_size()):
         current = dict(Order.objects.filter(id__in=chunk).values_list("id", "status"))
         ordered = dict(
             OrderLine.objects.filter(order_id__in=chunk).values_list("order_id").annotate(q=Sum("quantity")).order_by()
         )
-        allocated = dict(
-            AllocationResult.objects.active().filter(order_id__in=chunk)
-            .values_list("order_id").annotate(q=Sum("allocated_quantity")).order_by()
-        )
+        held = {order_id: (allocated, shipped) for order_id, allocated, shipped in
+                AllocationResult.objects.active().filter(order_id__in=chunk).values_list("order_id")
+                .annotate(a=Sum("allocated_quantity"), s=Sum("shipped_quantity")).order_by()}
         for order_id, status in current.items():
+            statuses[order_id] = status
             if status == OrderStatus.CANCELLED:
                 continue
-            new = OrderStatus.derive(ordered.get(order_id, 0), allocated.get(order_id, 0))
+            new = OrderStatus.derive(ordered.get(order_id, 0), *held.get(order_id, (0, 0)))
             if new != status:
-                statuses[order_id] = new
-    writes.set_order_statuses(statuses, now)
+                statuses[order_id] = changed[order_id] = new
+    writes.set_order_statuses(changed, now)
+    return statuses
 
 
 def order_cancel(*, order: Order | int | None = None, orders: Sequence | None = None, user=None) -> ReleaseReport:
@@ -148,11 +175,21 @@ def order_cancel(*, order: Order | int | None = None, orders: Sequence | None = 
         rows = loads.order_rows(order_ids, lock=True)
         if done := [row.number for row in rows if row.status == OrderStatus.CANCELLED]:
             raise Conflict(f"Order {', '.join(done[:20])} is already cancelled.", orders=done)
+        if shipped := [row.number for row in rows if row.status in SHIPPED_STATUSES]:
+            raise Conflict(f"Order {', '.join(shipped[:20])} has shipped goods and cannot be cancelled.", orders=shipped)
         released = _active_rows(order_ids, None, None)  # the orders are locked above
-        _release_rows(released, user)
         now = timezone.now()
+        events = _release_rows(released, user, now)
+        for event in events:  # given back because the order is cancelled
+            event.data["status"] = OrderStatus.CANCELLED
         for chunk in chunked(order_ids, batch_size()):
             Order.objects.filter(id__in=chunk).update(status=OrderStatus.CANCELLED, updated_at=now)
+        given = defaultdict(int)
+        for _, order_id, _, quantity in released:
+            given[order_id] += quantity
+        events_record(events + [NewEvent(EventType.CANCELLED, {"status": OrderStatus.CANCELLED,
+                                                               "released": given[o.id]}, order_id=o.id) for o in rows],
+                      now)
     if isinstance(order, Order):
         order.status = OrderStatus.CANCELLED
     return ReleaseReport.of(released)

@@ -15,7 +15,7 @@ from decimal import Decimal
 
 from django.db import connection
 
-from allocation.models import AllocationResult, RunOutcome
+from allocation.models import AllocationResult, Event, RunOutcome
 from allocation.sql import chunked, sqlite_rows_per_statement
 
 # The SQL array type of each kind of column (PostgreSQL's unnest form).
@@ -118,4 +118,11 @@ OUTCOMES = RowTable(
              Column("quantity", "int"), Column("amount", "decimal"), Column("reason", "text"),
              Column("short_lines", "int"), Column("shortfalls", "json")),
     shared=(Column("run_id", "id"),),
+)
+
+EVENTS = RowTable(
+    Event,
+    columns=(Column("type", "text"), Column("order_id", "id"), Column("sequence", "int"), Column("lot_id", "id"),
+             Column("data", "text")),
+    shared=(Column("run_id", "id"), Column("occurred_at", "text")),
 )

@@ -23,11 +23,12 @@ from django.db import transaction
 from django.utils import timezone
 
 from allocation import loads, writes
-from allocation.domain import InsufficientStock, OrderOutcome, OutcomeStatus, PeriodClosed, Pick, Plan
+from allocation.domain import ORDERED_LATER, InsufficientStock, OrderOutcome, OutcomeStatus, PeriodClosed, Pick, Plan
+from allocation.events import RunEvents, Subscriptions, run_event_rows
 from allocation.models import AllocationRun, RunOutcome, RunStatus
 from allocation.parameters import RunRequest
 from allocation.periods import PeriodCloseReport, period_close  # noqa: F401  (services of this module)
-from allocation.planning import ORDERED_LATER, Progress, plan_run
+from allocation.planning import Progress, plan_run
 from allocation.policies import DEFAULT_POLICY
 from allocation.releases import ReleaseReport, allocation_release, order_cancel, order_statuses_refresh  # noqa: F401
 from allocation.selectors import closed_period_covering, period_start_function
@@ -121,11 +122,21 @@ def _summarise(run: AllocationRun, outcomes: list[OrderOutcome], picks: list[Pic
     run.allocated_amount = writes.decimal_sum(p.amount for p in picks)
 
 
-def _write(run: AllocationRun, plan: Plan, statuses: dict[int, str], outcomes: list[tuple]) -> None:
+def _write(run: AllocationRun, orders: list[loads.OrderRow], plan: Plan, statuses: dict[int, str],
+           outcomes: list[tuple], subscriptions: Subscriptions) -> None:
+    """Write the run with its events: one per order that got picks, one per order left short."""
     deltas: dict[int, int] = defaultdict(int)
     for pick in plan.picks:
         deltas[pick.lot_id] += pick.quantity
-    writes.write_run(run, plan.picks, deltas, statuses, outcomes, timezone.now())
+    before = {o.id: o.event_sequence for o in orders}
+
+    def events_of(saved: AllocationRun) -> RunEvents:
+        codes = _item_codes({p.item_id for p in plan.picks})  # the shortfalls carry their codes already
+        state = {o.id: (o.number, statuses.get(o.id, o.status), o.event_sequence) for o in orders}
+        return run_event_rows(saved, state, plan.picks, outcomes, codes, plan.lot_references)
+
+    writes.write_run(run, writes.RunWrites(plan.picks, deltas, statuses, outcomes, events_of, before, subscriptions),
+                     timezone.now())
 
 
 _collector_lock = threading.Lock()
@@ -189,7 +200,10 @@ def execute(run: AllocationRun, *, progress: Progress | None = None) -> RunRepor
     dry_run = run.dry_run
     if not dry_run and run.started_at is None:
         run.started_at = timezone.now()
+    subscriptions = Subscriptions() if dry_run else Subscriptions.active()
     with _collector_paused(), transaction.atomic():
+        if not dry_run:
+            writes.reserve_run_id(run)
         refuse_closed_books(run.as_of, lock=not dry_run)
         order_rows, plan, statuses = plan_run(run, lock=not dry_run, progress=progress)
         _refuse_unfillable_single_order(run.requested_orders, plan)
@@ -199,7 +213,7 @@ def execute(run: AllocationRun, *, progress: Progress | None = None) -> RunRepor
         run.status = RunStatus.DONE
         run.finished_at = timezone.now()
         if not dry_run:
-            _write(run, plan, statuses, outcomes)
+            _write(run, order_rows, plan, statuses, outcomes, subscriptions)
     return RunReport(run, outcomes, plan.picks)
 
 

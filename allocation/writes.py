@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import functools
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from operator import attrgetter
@@ -18,8 +19,9 @@ from operator import attrgetter
 from django.db import connection
 
 from allocation.domain import Pick
-from allocation.models import AllocationRun
-from allocation.rows import OUTCOMES, RESULTS
+from allocation.events import RunEvents, Subscriptions, deliveries_for_run, delivery_kick
+from allocation.models import AllocationRun, Delivery, DeliveryStatus
+from allocation.rows import EVENTS, OUTCOMES, RESULTS
 from allocation.sql import chunked, is_postgres, sqlite_rows_per_statement, table
 from orders.models import Order
 from stock.models import Lot
@@ -35,19 +37,23 @@ INLINE_RESULTS = 1000
 COPY_ROWS = 50_000  # rows per COPY: a big run's buffer stays small
 
 
-def _shared(run: AllocationRun, now: datetime) -> tuple[tuple, tuple]:
-    """Return the values shared by every result and every outcome of `run`, as this database takes them."""
+def _shared(run: AllocationRun, now: datetime) -> tuple[tuple, tuple, tuple]:
+    """Return the values shared by every result, outcome and event of `run`, as this database takes them."""
     if is_postgres():
-        return (run.pk, run.as_of, run.method, now), (run.pk,)
+        return (run.pk, run.as_of, run.method, now), (run.pk,), (run.pk, now)
     ops = connection.ops
-    return (run.pk, ops.adapt_datefield_value(run.as_of), run.method, ops.adapt_datetimefield_value(now)), (run.pk,)
+    stamp = ops.adapt_datetimefield_value(now)
+    return (run.pk, ops.adapt_datefield_value(run.as_of), run.method, stamp), (run.pk,), (run.pk, stamp)
 
 
-def insert_rows(run: AllocationRun, picks: Sequence[Pick], outcomes: Sequence[tuple], now: datetime) -> None:
-    """Insert the results (one per pick) and the outcomes of a saved `run`: COPY on PostgreSQL, multi-row INSERTs on SQLite."""
-    shared_results, shared_outcomes = _shared(run, now)
+def insert_rows(run: AllocationRun, picks: Sequence[Pick], outcomes: Sequence[tuple], events: Sequence[tuple],
+                now: datetime) -> None:
+    """Insert the results (one per pick), outcomes and events of a saved `run`: COPY on PostgreSQL, multi-row
+    INSERTs on SQLite."""
+    shared_results, shared_outcomes, shared_events = _shared(run, now)
     with connection.cursor() as cursor:
-        for target, rows, shared in ((RESULTS, picks, shared_results), (OUTCOMES, outcomes, shared_outcomes)):
+        for target, rows, shared in ((RESULTS, picks, shared_results), (OUTCOMES, outcomes, shared_outcomes),
+                                     (EVENTS, events, shared_events)):
             for start in range(0, len(rows), COPY_ROWS):
                 chunk = rows[start:start + COPY_ROWS]
                 if target is RESULTS:
@@ -59,8 +65,20 @@ def insert_rows(run: AllocationRun, picks: Sequence[Pick], outcomes: Sequence[tu
 
 
 @functools.cache
-def _run_fields() -> tuple:
-    return tuple(f for f in AllocationRun._meta.local_concrete_fields if not f.primary_key)
+def _run_fields(with_id: bool) -> tuple:
+    return tuple(f for f in AllocationRun._meta.local_concrete_fields if with_id or not f.primary_key)
+
+
+def reserve_run_id(run: AllocationRun) -> None:
+    """Give a new run its id before it takes any lock (PostgreSQL), so its events can name it.
+
+    The run's row is still inserted later, in its closing statement. SQLite inserts the row first
+    instead (see `write_run`).
+    """
+    if is_postgres() and run.pk is None:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, 'id'))", [AllocationRun._meta.db_table])
+            run.pk = cursor.fetchone()[0]
 
 
 def _run_insert_sql(run: AllocationRun) -> tuple[str, list]:
@@ -69,7 +87,7 @@ def _run_insert_sql(run: AllocationRun) -> tuple[str, list]:
     Written here rather than compiled by the ORM (a third of the time) because
     it runs while the lots are locked.
     """
-    fields = _run_fields()
+    fields = _run_fields(run.pk is not None)
     columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
     params = [f.get_db_prep_save(getattr(run, f.attname), connection) for f in fields]
     return f"INSERT INTO {table(AllocationRun)} ({columns}) VALUES ({', '.join(['%s'] * len(fields))})", params
@@ -83,11 +101,22 @@ def _lots_sql(deltas: Mapping[int, int]) -> tuple[str, list]:
     )
 
 
-def _statuses_sql(statuses: Mapping[int, str], now: datetime) -> tuple[str, list]:
+def _statuses_sql(statuses: Mapping[int, str], now: datetime, sequences: Mapping[int, int] | None = None,
+                  ) -> tuple[str, list]:
+    """Return an UPDATE of the orders' new statuses (a changed status stamps `updated_at`) and event sequences."""
+    if not sequences:
+        return (
+            f"UPDATE {table(Order)} AS o SET status = s.status, updated_at = %s "
+            "FROM unnest(%s::bigint[], %s::text[]) AS s(id, status) WHERE o.id = s.id",
+            [now, list(statuses.keys()), list(statuses.values())],
+        )
+    ids = sorted(statuses.keys() | sequences.keys())
     return (
-        f"UPDATE {table(Order)} AS o SET status = s.status, updated_at = %s "
-        "FROM unnest(%s::bigint[], %s::text[]) AS s(id, status) WHERE o.id = s.id",
-        [now, list(statuses.keys()), list(statuses.values())],
+        f"UPDATE {table(Order)} AS o SET status = COALESCE(s.status, o.status), "
+        "event_sequence = COALESCE(s.seq, o.event_sequence), "
+        "updated_at = CASE WHEN s.status IS NULL THEN o.updated_at ELSE %s END "
+        "FROM unnest(%s::bigint[], %s::text[], %s::integer[]) AS s(id, status, seq) WHERE o.id = s.id",
+        [now, ids, [statuses.get(i) for i in ids], [sequences.get(i) for i in ids]],
     )
 
 
@@ -133,70 +162,115 @@ def set_order_statuses(statuses: Mapping[int, str], now: datetime) -> None:
                 )
 
 
+def add_event_sequences(sequences: Mapping[int, int], before: Mapping[int, int]) -> None:
+    """Move each order's event sequence from `before[id]` to `sequences[id]` (SQLite: one UPDATE per step size)."""
+    by_step: dict[int, list[int]] = defaultdict(list)
+    for order_id, sequence in sequences.items():
+        by_step[sequence - before[order_id]].append(order_id)
+    with connection.cursor() as cursor:
+        for step, ids in by_step.items():
+            for chunk in chunked(sorted(ids), sqlite_rows_per_statement(1, 1)):
+                cursor.execute(f"UPDATE {table(Order)} SET event_sequence = event_sequence + %s "
+                               f"WHERE id IN ({', '.join(['%s'] * len(chunk))})", [step, *chunk])
+
+
 RUN_SUMMARY = (
     "status", "finished_at", "orders_considered", "orders_fully_allocated", "orders_partly_allocated",
     "orders_not_allocated", "allocated_quantity", "allocated_amount",
 )
 
 
-def write_run(run: AllocationRun, picks: Sequence[Pick], deltas: Mapping[int, int],
-              statuses: Mapping[int, str], outcomes: Sequence[tuple], now: datetime) -> None:
-    """Write what a planned run decided: the run, its results and outcomes, the lots, the orders' statuses.
+@dataclass
+class RunWrites:
+    """What a planned run writes: its picks, the lots' new allocations, the orders' new statuses, its outcome
+    rows, and its events (made once the run has its id) with the endpoints that receive them."""
 
-    `run` is unsaved (it is inserted here, with its summary, and gets its id)
-    or saved already (a queued run: its summary is updated). `outcomes` are rows
-    of `allocation.rows.OUTCOMES`. On PostgreSQL results and outcomes go in by
-    COPY, or for a small run inside the one closing statement that also writes
-    the run, lots and orders: concurrent runs queued on the same lots then wait
-    for as few round trips as possible, and a one-order run is four statements
-    in all.
+    picks: Sequence[Pick]
+    deltas: Mapping[int, int]
+    statuses: Mapping[int, str]
+    outcomes: Sequence[tuple]
+    events_of: Callable[[AllocationRun], RunEvents]
+    sequences_before: Mapping[int, int]
+    subscriptions: Subscriptions
+
+
+def write_run(run: AllocationRun, w: RunWrites, now: datetime) -> None:
+    """Write what a planned run decided: the run, its results, outcomes and events, the lots, the orders.
+
+    `run` is new (inserted here, with its summary; on PostgreSQL its id is reserved already) or queued
+    (saved: its summary is updated). On PostgreSQL results, outcomes and events go in by COPY, or for a
+    small run inside the one closing statement that also writes the run, lots, orders and deliveries:
+    concurrent runs queued on the same lots then wait for as few round trips as possible, and a one-order
+    run is four statements in all.
     """
-    inline = is_postgres() and len(picks) <= INLINE_RESULTS and len(outcomes) <= INLINE_RESULTS
-    if run.pk is None and not inline:
-        run.save()  # the results refer to it: insert it first (its summary follows below)
+    inline = is_postgres() and max(len(w.picks), len(w.outcomes)) <= INLINE_RESULTS
+    if run._state.adding and not inline:
+        run.save(force_insert=True)  # the results refer to it: insert it first (its summary follows below)
+    events = w.events_of(run)
     if not inline:
-        insert_rows(run, picks, outcomes, now)
+        insert_rows(run, w.picks, w.outcomes, events.rows, now)
     if not is_postgres():
-        add_lot_allocations(deltas)
-        set_order_statuses(statuses, now)
+        add_lot_allocations(w.deltas)
+        set_order_statuses(w.statuses, now)
+        add_event_sequences(events.sequences, w.sequences_before)
         _update_run(run)
+        deliveries_for_run(run.pk, now, w.subscriptions)
         return
-    prefix, params = _closing_ctes(run, picks if inline else (), outcomes if inline else (), deltas, statuses, now)
-    if run.pk is not None:
+    rows = (w.picks, w.outcomes, events.rows) if inline else ((), (), ())
+    prefix, params = _closing_ctes(run, rows, w, events.sequences, now)
+    if not run._state.adding:
         _update_run(run, prefix, params)
-        return
-    with connection.cursor() as cursor:
-        cursor.execute(f"{prefix}SELECT id FROM n", params)
-        run.pk = cursor.fetchone()[0]
-    run._state.adding, run._state.db = False, connection.alias
+    else:
+        with connection.cursor() as cursor:
+            cursor.execute(f"{prefix}SELECT id FROM n", params)
+        run._state.adding, run._state.db = False, connection.alias
+    if not inline:
+        deliveries_for_run(run.pk, now, w.subscriptions)
+    elif w.subscriptions and events.rows:
+        delivery_kick.after_commit()
 
 
-def _closing_ctes(run: AllocationRun, picks: Sequence[Pick], outcomes: Sequence[tuple], deltas: Mapping[int, int],
-                  statuses: Mapping[int, str], now: datetime) -> tuple[str, list]:
+def _closing_ctes(run: AllocationRun, rows: tuple[Sequence, Sequence, Sequence], w: RunWrites,
+                  sequences: Mapping[int, int], now: datetime) -> tuple[str, list]:
     """Return the WITH clause of a run's closing statement (PostgreSQL) and its parameters.
 
-    It inserts the run if it is new (`n`), then the results and outcomes given (`r`, `o`), adds to the
-    lots (`d`) and sets the orders' statuses (`s`); the statement that follows returns the new run's id
-    or updates a queued run's summary.
+    It inserts the run if it is new (`n`), then the results, outcomes and events given (`r`, `o`, `e`) and
+    the events' deliveries (`dl`), adds to the lots (`d`) and sets the orders' statuses and sequences
+    (`s`); the statement that follows returns the new run's id or updates a queued run's summary.
     """
+    picks, outcomes, events = rows
     parts, params = [], []
-    run_id, run_params = ("%s", [run.pk]) if run.pk is not None else ("(SELECT id FROM n)", [])
-    if run.pk is None:
+    if run._state.adding:
         sql, values = _run_insert_sql(run)
         parts.append(f"n AS ({sql} RETURNING id)")
         params += values
-    for name, target, rows, shared in (("r", RESULTS, list(map(result_row, picks)), [run.as_of, run.method, now]),
-                                       ("o", OUTCOMES, outcomes, [])):
-        if rows:
-            sql, arrays = target.from_arrays(rows, [run_id] + ["%s"] * len(shared))
-            parts.append(f"{name} AS ({sql})")
-            params += run_params + shared + arrays
-    for name, sql_and_values in (("d", _lots_sql(deltas) if deltas else None),
-                                 ("s", _statuses_sql(statuses, now) if statuses else None)):
+    for name, target, table_rows, shared in (
+            ("r", RESULTS, list(map(result_row, picks)), [run.pk, run.as_of, run.method, now]),
+            ("o", OUTCOMES, outcomes, [run.pk]), ("e", EVENTS, events, [run.pk, now])):
+        if table_rows:
+            sql, arrays = target.from_arrays(table_rows, ["%s"] * len(shared))
+            returning = " RETURNING id, type" if target is EVENTS else ""
+            parts.append(f"{name} AS ({sql}{returning})")
+            params += shared + arrays
+    if events and w.subscriptions:
+        parts.append(f"dl AS ({_deliveries_sql()})")
+        params += [DeliveryStatus.PENDING, now, now, *map(list, zip(*w.subscriptions.pairs, strict=True))]
+    for name, sql_and_values in (("d", _lots_sql(w.deltas) if w.deltas else None),
+                                 ("s", _statuses_sql(w.statuses, now, sequences)
+                                  if w.statuses or sequences else None)):
         if sql_and_values:
             parts.append(f"{name} AS ({sql_and_values[0]})")
             params += sql_and_values[1]
     return (f"WITH {', '.join(parts)} " if parts else ""), params
+
+
+def _deliveries_sql() -> str:
+    """Return the INSERT of the deliveries of the events the closing statement inserts (`e`), one per endpoint
+    subscribed to each event's type (the pairs (endpoint, type) come as two arrays; "*" is every type)."""
+    return (f"INSERT INTO {table(Delivery)} (endpoint_id, event_id, status, attempts, next_attempt_at, claim, "
+            "last_error, created_at) "
+            "SELECT DISTINCT x.endpoint, e.id, %s, 0, %s, '', '', %s::timestamptz FROM e "
+            "JOIN unnest(%s::bigint[], %s::text[]) AS x(endpoint, kind) ON x.kind = '*' OR x.kind = e.type")
 
 
 def _update_run(run: AllocationRun, prefix: str = "", params: Sequence = ()) -> None:

@@ -100,24 +100,38 @@ class Extensions:
       DomainError to refuse; `refuse("delete", lot=..., changes=...)` runs them all.
     - `@extensions.answer("holders")`: the one function that answers a question the lower app cannot
       (who holds this lot?); `ask("holders", default, lot_id=...)` calls it, or gives `default`.
+    - `@extensions.notice("changed")`: a function told of a write once it is made, inside the same
+      transaction (e.g. to record an event of it); `tell("changed", lot=..., before=...)` calls them all.
     """
 
     def __init__(self, owner: str) -> None:
         self.owner = owner
         self._refusals: dict[str, list[Callable[..., None]]] = {}
         self._answers: dict[str, Callable[..., object]] = {}
+        self._notices: dict[str, list[Callable[..., None]]] = {}
 
     def refusal(self, event: str) -> Callable:
-        def register(check: Callable[..., None]) -> Callable[..., None]:
-            checks = self._refusals.setdefault(event, [])
-            if check not in checks:
-                checks.append(check)
-            return check
-        return register
+        return self._register(self._refusals, event)
 
     def refuse(self, event: str, **context: object) -> None:
         for check in self._refusals.get(event, ()):
             check(**context)
+
+    def notice(self, event: str) -> Callable:
+        return self._register(self._notices, event)
+
+    def tell(self, event: str, **context: object) -> None:
+        for listener in self._notices.get(event, ()):
+            listener(**context)
+
+    @staticmethod
+    def _register(registry: dict[str, list[Callable[..., None]]], event: str) -> Callable:
+        def register(function: Callable[..., None]) -> Callable[..., None]:
+            functions = registry.setdefault(event, [])
+            if function not in functions:
+                functions.append(function)
+            return function
+        return register
 
     def answer(self, question: str) -> Callable:
         def register(answer: Callable[..., object]) -> Callable[..., object]:

@@ -46,11 +46,15 @@ class OrderStatus(models.TextChoices):
     OPEN = "open", _("Open")
     PARTIALLY_ALLOCATED = "partially_allocated", _("Partially allocated")
     ALLOCATED = "allocated", _("Allocated")
+    PARTIALLY_SHIPPED = "partially_shipped", _("Partially shipped")
+    SHIPPED = "shipped", _("Shipped")
     CANCELLED = "cancelled", _("Cancelled")
 
     @classmethod
-    def derive(cls, ordered: int, allocated: int) -> "OrderStatus":
-        """Return the status of a (not cancelled) order from its line totals."""
+    def derive(cls, ordered: int, allocated: int, shipped: int = 0) -> "OrderStatus":
+        """Return the status of a (not cancelled) order from its line totals (units ordered, allocated, shipped)."""
+        if shipped > 0:
+            return cls.SHIPPED if shipped >= ordered else cls.PARTIALLY_SHIPPED
         if allocated <= 0:
             return cls.OPEN
         if allocated >= ordered:
@@ -58,7 +62,9 @@ class OrderStatus(models.TextChoices):
         return cls.PARTIALLY_ALLOCATED
 
 
-ALLOCATABLE_STATUSES = (OrderStatus.OPEN, OrderStatus.PARTIALLY_ALLOCATED)
+# A partly shipped order may still have lines to allocate (a run finds nothing to do for one that has none).
+SHIPPED_STATUSES = (OrderStatus.PARTIALLY_SHIPPED, OrderStatus.SHIPPED)
+ALLOCATABLE_STATUSES = (OrderStatus.OPEN, OrderStatus.PARTIALLY_ALLOCATED, OrderStatus.PARTIALLY_SHIPPED)
 
 
 class Order(models.Model):
@@ -77,6 +83,9 @@ class Order(models.Model):
         editable=False,
     )
     note = models.TextField(_("note"), blank=True)
+    # How many events (allocation.allocated, order.shipped, ...) were written about this order: each event
+    # carries the next number, so a receiver can put them in order. Kept by the allocation services.
+    event_sequence = models.PositiveIntegerField(_("events"), default=0, db_default=0, editable=False)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 

@@ -60,6 +60,8 @@ class Lot(models.Model):
     # Maintained by the allocation services only; the CHECK below makes the
     # database itself refuse any oversell.
     allocated_quantity = models.PositiveIntegerField(_("allocated quantity"), default=0, editable=False)
+    # Of the allocated units, those shipped (they have left the warehouse): on hand is quantity - shipped.
+    shipped_quantity = models.PositiveIntegerField(_("shipped quantity"), default=0, db_default=0, editable=False)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
@@ -76,6 +78,10 @@ class Lot(models.Model):
                 condition=Q(allocated_quantity__gte=0) & Q(allocated_quantity__lte=F("quantity")),
                 name="lot_allocated_within_quantity",
             ),
+            models.CheckConstraint(
+                condition=Q(shipped_quantity__gte=0) & Q(shipped_quantity__lte=F("allocated_quantity")),
+                name="lot_shipped_within_allocated",
+            ),
         ]
         indexes = [
             models.Index(fields=["item", "received_on"], name="lot_item_received_idx"),
@@ -89,3 +95,8 @@ class Lot(models.Model):
     @property
     def available_quantity(self) -> int:
         return self.quantity - self.allocated_quantity
+
+    @property
+    def on_hand_quantity(self) -> int:
+        """Return the units still in the warehouse (or expected): received or announced, less those shipped."""
+        return self.quantity - self.shipped_quantity

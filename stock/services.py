@@ -25,8 +25,12 @@ from stock.models import Item, Lot
 ITEM_FIELDS = {"item_code", "name", "category", "unit_price", "unit", "is_active"}
 LOT_FIELDS = {"reference", "item", "item_id", "quantity", "unit_cost", "received_on", "eta", "expires_on", "note"}
 
+# What other apps are told of when it changes (allocation records a `lot.changed` event).
+LOT_NOTICED = ("quantity", "received_on", "eta", "expires_on")
+
 item_extensions = Extensions("stock.Item")  # refusal "delete" (item=, refused=)
-lot_extensions = Extensions("stock.Lot")  # refusals "change" (lot=, changes=) and "delete" (lot=); answer "holders" (lot=)
+# Refusals "change" (lot=, changes=) and "delete" (lot=); answer "holders" (lot=); notice "changed" (lot=, before=).
+lot_extensions = Extensions("stock.Lot")
 
 
 # --- items ------------------------------------------------------------------------------
@@ -73,7 +77,11 @@ def lot_update(*, lot: Lot, user=None, **changes: object) -> Lot:
         if "item" in changes:
             changes["item_id"] = getattr(changes.pop("item"), "pk", None)
         lot_extensions.refuse("change", lot=locked, changes=changes)
-        return record_apply(locked, changes)
+        before = {name: getattr(locked, name) for name in LOT_NOTICED}
+        saved = record_apply(locked, changes)
+        if any(getattr(saved, name) != value for name, value in before.items()):
+            lot_extensions.tell("changed", lot=saved, before=before)
+        return saved
 
 
 def lot_delete(*, lot: Lot, user=None, dry_run: bool = False) -> None:

@@ -56,7 +56,7 @@ def queries_of_a_run(method: str, policy: str) -> tuple[int, int, int]:
 
 # A run is a fixed set of statements, whatever its size: a few reads, the locks, and bulk writes
 # (a big run may COPY its results and its outcomes in statements of their own, so 10 and 1,000 share a bound).
-RUN_QUERY_BOUND = 17
+RUN_QUERY_BOUND = 21
 
 
 @pytest.mark.parametrize(("method", "policy"), [
@@ -79,7 +79,7 @@ def test_a_run_over_1000_orders_runs_as_many_queries_as_one_over_10(stockroom, m
     # PostgreSQL inserts a small run's own row, results and outcomes inside its closing statement;
     # a big run inserts its row first and COPYs its results and its outcomes: three statements more
     # from that size on, and no more however big it gets.
-    assert many == few + 3 * (connection.vendor == "postgresql"), (few, many)
+    assert many == few + 4 * (connection.vendor == "postgresql"), (few, many)
 
 
 def test_releasing_1000_orders_runs_as_many_queries_as_releasing_10(stockroom):
@@ -93,4 +93,5 @@ def test_releasing_1000_orders_runs_as_many_queries_as_releasing_10(stockroom):
         assert allocation_release(orders=ids[:10]).released >= 10
     with CaptureQueriesContext(connection) as many:
         assert allocation_release(orders=ids[10:]).released >= 1000
-    assert len(many) == len(few) <= 12
+    # (of which 7 on SQLite, 5 on PostgreSQL, write the events of the orders released: see allocation.events)
+    assert len(many) == len(few) <= 18

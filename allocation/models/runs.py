@@ -1,7 +1,7 @@
-"""Allocation runs, their results, and closed total-average periods."""
+"""Allocation runs, their outcomes and results (picks), and closed total-average periods."""
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
 from orders.models import Order, OrderLine
@@ -175,6 +175,8 @@ class AllocationResult(models.Model):
     allocated_quantity = models.PositiveIntegerField(_("allocated quantity"))
     unit_cost = models.DecimalField(_("unit cost"), max_digits=18, decimal_places=4)
     allocated_price = models.DecimalField(_("amount"), max_digits=20, decimal_places=2)
+    # How much of the pick has left the warehouse (`allocation.shipping`); a shipped pick is never released.
+    shipped_quantity = models.PositiveIntegerField(_("shipped quantity"), default=0, db_default=0, editable=False)
     allocation_date = models.DateField(_("allocation date"))
     method = models.CharField(_("method"), max_length=20, choices=Method.choices)
     cost_final = models.BooleanField(_("cost final"), default=True)
@@ -198,6 +200,8 @@ class AllocationResult(models.Model):
         verbose_name_plural = _("allocation results")
         constraints = [
             models.CheckConstraint(condition=Q(allocated_quantity__gt=0), name="result_quantity_positive"),
+            models.CheckConstraint(condition=Q(shipped_quantity__gte=0) & Q(shipped_quantity__lte=F("allocated_quantity")),
+                                   name="result_shipped_within_allocated"),
         ]
         indexes = [
             models.Index(fields=["order_line", "released_at"], name="result_line_idx"),
