@@ -277,6 +277,27 @@ ALLOCATION_NIGHTLY_METHOD = env.str("ALLOCATION_NIGHTLY_METHOD", default="")  # 
 # The Lambda function that executes queued runs (a worker stage with a long timeout); empty: this function.
 ALLOCATION_WORKER_FUNCTION = env.str("ALLOCATION_WORKER_FUNCTION", default="")
 
+# --- Events and webhooks (Standard Webhooks 1.0) -------------------------------------
+# A delivery attempt waits this many seconds for the receiver to answer (connect and read), then counts as failed.
+WEBHOOK_TIMEOUT = env.float("WEBHOOK_TIMEOUT", default=10)
+# Seconds between a failed attempt and the next one (the specification's reference senders' schedule):
+# 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h; after the last one fails the delivery is marked failed.
+WEBHOOK_RETRY_SCHEDULE = [float(s) for s in env.list(
+    "WEBHOOK_RETRY_SCHEDULE", default=["5", "300", "1800", "7200", "18000", "36000", "36000"])]
+# An endpoint whose every attempt has failed for this many seconds is disabled, and says why.
+WEBHOOK_DISABLE_AFTER = env.int("WEBHOOK_DISABLE_AFTER", default=24 * 3600)
+# After a secret is rotated the old one still signs (a second signature) for this many seconds.
+WEBHOOK_ROTATION_OVERLAP = env.int("WEBHOOK_ROTATION_OVERLAP", default=24 * 3600)
+# Whether endpoint URLs may point at private, loopback or link-local addresses (the VPC, the Lambda metadata
+# service): off in a deployment, so an endpoint cannot reach inside; on with DEBUG (a local receiver).
+WEBHOOK_ALLOW_PRIVATE = env.bool("WEBHOOK_ALLOW_PRIVATE", default=DEBUG)
+# How long one dispatcher pass may take before it stops taking deliveries (inside Lambda's 30 s).
+WEBHOOK_PASS_SECONDS = env.float("WEBHOOK_PASS_SECONDS", default=20)
+# What is done once a transaction that queued deliveries commits: "auto" (on Lambda an asynchronous
+# invocation of the dispatcher, elsewhere one pass in a background thread) or "off" (the scheduled
+# pass or `manage.py deliver_events --loop` sends them).
+EVENTS_KICK = env.str("EVENTS_KICK", default="auto")
+
 if ON_LAMBDA:
     _database = DATABASES["default"]
     _sqlite_path = Path(str(_database["NAME"])).resolve()

@@ -7,4 +7,8 @@ os.environ.setdefault("DJANGO_SECURE", "0")
 
 from inventory_alloc.settings import *  # noqa: E402,F403
 
+# Webhook receivers in the tests listen on loopback; the dispatcher runs when a test says so.
+WEBHOOK_ALLOW_PRIVATE = True
+EVENTS_KICK = "off"
+
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast logins in tests
