@@ -204,18 +204,21 @@ class RunEvents:
     sequences: dict[int, int] = field(default_factory=dict)
 
 
-class _Text:
-    """JSON strings of codes and references, each encoded once per run."""
+class _Parts(dict):
+    """The JSON text of each item's or lot's part of a pick, made once per run (`make(key)`)."""
 
-    def __init__(self, mapping: Mapping[int, str]) -> None:
-        self.mapping = mapping
-        self.cache: dict[int, str] = {}
+    def __init__(self, make: Callable[[int], str]) -> None:
+        super().__init__()
+        self.make = make
 
-    def __getitem__(self, key: int) -> str:
-        text = self.cache.get(key)
-        if text is None:
-            text = self.cache[key] = json_text(self.mapping.get(key, ""))
+    def __missing__(self, key: int) -> str:
+        text = self[key] = self.make(key)
         return text
+
+
+# One pick of an allocation.allocated event: line, item part, lot part, quantity, unit cost, amount, cost final.
+PICK = '{"line":%d,%s,%s,"quantity":%d,"unit_cost":"%s","amount":"%s","cost_final":%s}'
+BOOLEAN = {True: "true", False: "false"}
 
 
 def run_event_rows(run, orders: Mapping[int, tuple[str, str, int]], picks: Sequence[Pick],
@@ -229,7 +232,8 @@ def run_event_rows(run, orders: Mapping[int, tuple[str, str, int]], picks: Seque
     by_order: dict[int, list[Pick]] = defaultdict(list)
     for pick in picks:
         by_order[pick.order_id].append(pick)
-    items, lots = _Text(item_codes), _Text(lot_references)
+    items = _Parts(lambda key: f'"item_code":{json_text(item_codes.get(key, ""))}')
+    lots = _Parts(lambda key: f'"lot":{key},"lot_reference":{json_text(lot_references.get(key, ""))}')
     tail = f',"run":{run.pk},"as_of":"{run.as_of.isoformat()}","method":{json_text(run.method)}'
     events = RunEvents()
     for row in outcomes:
@@ -241,11 +245,8 @@ def run_event_rows(run, orders: Mapping[int, tuple[str, str, int]], picks: Seque
         number_text, status, sequence = json_text(number), orders[order_id][1], orders[order_id][2]
         if order_picks:
             sequence += 1
-            body = ",".join(
-                f'{{"line":{p.line_id},"item_code":{items[p.item_id]},"lot":{p.lot_id},'
-                f'"lot_reference":{lots[p.lot_id]},"quantity":{p.quantity},"unit_cost":"{p.unit_cost}",'
-                f'"amount":"{p.amount}","cost_final":{"true" if p.cost_final else "false"}}}'
-                for p in order_picks)
+            body = ",".join([PICK % (p.line_id, items[p.item_id], lots[p.lot_id], p.quantity, p.unit_cost, p.amount,
+                                     BOOLEAN[p.cost_final]) for p in order_picks])
             events.rows.append((EventType.ALLOCATED, order_id, sequence, None,
                                 f'{{"order":{{"id":{order_id},"number":{number_text}}},"sequence":{sequence}{tail},'
                                 f'"status":"{status}","quantity":{quantity},"amount":"{amount}","picks":[{body}]}}'))
