@@ -1,5 +1,6 @@
 # The two commands a newcomer needs:
 #   make run    install everything, migrate a local SQLite database, load demo data, serve http://127.0.0.1:8000/admin/
+#               (with the webhook dispatcher, manage.py deliver_events --loop, running beside it)
 #   make test   install everything and run every check (ruff, import-linter, Django) and test, on SQLite and on PostgreSQL
 PYTHON ?= python3
 VENV := .venv
@@ -17,11 +18,12 @@ $(VENV)/.installed: requirements.txt requirements-lambda.txt requirements-dev.tx
 
 install: $(VENV)/.installed
 
+# The webhook dispatcher (deliver_events --loop) runs beside the server; it is stopped by its PID when the server exits.
 run: install
 	DJANGO_DEBUG=1 $(PY) manage.py migrate --noinput
 	DJANGO_DEBUG=1 $(PY) manage.py seed_demo
 	@echo "Open http://$(HOST):$(PORT)/admin/ and log in as admin / admin"
-	DJANGO_DEBUG=1 $(PY) manage.py runserver $(HOST):$(PORT)
+	DJANGO_DEBUG=1 $(PY) manage.py deliver_events --loop & worker=$$!; trap 'kill $$worker 2>/dev/null' EXIT INT TERM; DJANGO_DEBUG=1 $(PY) manage.py runserver $(HOST):$(PORT)
 
 # Debian's Chromium for the browser tests (never a browser downloaded by a tool).
 browser:

@@ -8,7 +8,8 @@ class AllocationConfig(AppConfig):
 
     def ready(self) -> None:
         # Lend this app's rules to the services of the apps below it (Django loads models first).
-        from allocation import guards, requests, tasks
+        from allocation import events, guards, requests, tasks
 
         del guards  # importing it registered its refusals
         requests.run_queue.send = tasks.allocation_run_execute
+        events.delivery_kick.send = tasks.delivery_kicker()
