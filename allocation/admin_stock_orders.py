@@ -1,19 +1,21 @@
 """What allocation adds to the admin pages of orders and lots, which belong to the apps below it.
 
 `allocation.admin` swaps these subclasses in for `orders.admin.OrderAdmin` and `stock.admin.LotAdmin`:
-orders get their allocated quantity as a column, the allocate / release / cancel actions, and a
-Release button on the page of an order that holds allocations; lots show which orders hold them.
+orders get their allocated quantity as a column, the allocate / release / cancel / ship actions, a
+Release button (while something can be released) and a Ship button (while something is allocated and
+not shipped) on the page of an order that holds allocations, and a link to its pick list; lots show
+which orders hold them, and what has shipped and is still on hand.
 """
 from __future__ import annotations
 
 from django.contrib import admin
-from django.db.models import OuterRef, Subquery, Sum
+from django.db.models import F, OuterRef, Q, Subquery, Sum
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from allocation import admin_views
+from allocation import admin_shipping, admin_views
 from allocation.admin_actions import ORDER_ACTIONS, RunAllocationPermission, order_action_urls
 from allocation.models import AllocationResult
 from inventory_alloc.admin_base import delete_selected
@@ -25,12 +27,12 @@ from stock.models import Lot
 HOLDERS_SHOWN = 100
 
 
-class AllocationOrderAdmin(RunAllocationPermission, OrderAdmin):
-    actions = [delete_selected, *ORDER_ACTIONS]
+class AllocationOrderAdmin(RunAllocationPermission, admin_shipping.ShipOrderPermission, OrderAdmin):
+    actions = [delete_selected, *ORDER_ACTIONS, admin_shipping.ship_orders]
     list_display = (*OrderAdmin.list_display, "allocated")
 
     def get_urls(self):
-        return order_action_urls(self) + super().get_urls()
+        return order_action_urls(self) + admin_shipping.order_urls(self) + super().get_urls()
 
     def get_queryset(self, request):
         allocated = (
@@ -44,13 +46,45 @@ class AllocationOrderAdmin(RunAllocationPermission, OrderAdmin):
         return order.allocated_quantity or 0
 
     def release_url(self, request, order: Order) -> str | None:
-        if not admin_views.can_run_allocation(request):
-            return None
+        if not admin_views.can_run_allocation(request) or not held_units(order)["releasable"]:
+            return None  # shipped picks are never released
         return reverse("admin:orders_order_release_one", args=[order.pk], current_app=self.admin_site.name)
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        extra = dict(extra_context or {})
+        order = self.get_object(request, object_id) if object_id else None
+        if order is not None:
+            extra["pick_list_url"] = reverse("admin:orders_order_pick_list", args=[order.pk],
+                                             current_app=self.admin_site.name)
+            if admin_shipping.can_ship(request) and held_units(order)["unshipped"]:
+                extra["ship_url"] = reverse("admin:orders_order_ship_one", args=[order.pk],
+                                            current_app=self.admin_site.name)
+            if held_units(order)["shipped"]:
+                extra["shipped_note"] = gettext(
+                    "%(units)s of these units have shipped: they are never released, and the order can no longer "
+                    "be cancelled.") % {"units": held_units(order)["shipped"]}
+        return super().changeform_view(request, object_id, form_url, extra)
+
+
+def held_units(order: Order) -> dict[str, int]:
+    """Return the units the order's active picks hold not shipped, those shipped, and those of picks nothing of
+    which shipped (what a release gives back); asked once per order object."""
+    if not hasattr(order, "_held_units"):
+        held = AllocationResult.objects.active().filter(order=order).aggregate(
+            unshipped=Sum(F("allocated_quantity") - F("shipped_quantity")), shipped=Sum("shipped_quantity"),
+            releasable=Sum("allocated_quantity", filter=Q(shipped_quantity=0)))
+        order._held_units = {key: value or 0 for key, value in held.items()}
+    return order._held_units
 
 
 class AllocationLotAdmin(LotAdmin):
-    readonly_fields = (*LotAdmin.readonly_fields, "held_by")
+    list_display = (*LotAdmin.list_display[:LotAdmin.list_display.index("available") + 1], "shipped_quantity", "on_hand",
+                    *LotAdmin.list_display[LotAdmin.list_display.index("available") + 1:])
+    readonly_fields = (*LotAdmin.readonly_fields, "shipped_quantity", "on_hand", "held_by")
+
+    @admin.display(description=_("on hand"), ordering=F("quantity") - F("shipped_quantity"))
+    def on_hand(self, lot: Lot) -> int:
+        return lot.on_hand_quantity
 
     @admin.display(description=_("held by"))
     def held_by(self, lot: Lot) -> str:

@@ -71,29 +71,33 @@ def lot_changed_event(*, lot: Lot, before: dict) -> None:
 
 # --- orders -------------------------------------------------------------------------------------
 
-def allocated_units(order: Order) -> int:
-    """Return the units the order's active allocations hold."""
-    held = AllocationResult.objects.active().filter(order=order).aggregate(q=Sum("allocated_quantity"))["q"]
-    return held or 0
+def held_units(order: Order) -> tuple[int, int]:
+    """Return the units the order's active allocations hold, and how many of them have shipped."""
+    held = AllocationResult.objects.active().filter(order=order).aggregate(
+        a=Sum("allocated_quantity"), s=Sum("shipped_quantity"))
+    return held["a"] or 0, held["s"] or 0
 
 
-def held_message(order: Order, units: int) -> str:
+def held_message(order: Order, units: int, shipped: int = 0) -> str:
+    if shipped:  # shipped picks are never released: the order stays as it is for good
+        return gettext("Order %(number)s has shipped %(shipped)s units; it can no longer change.") % {
+            "number": order.order_number, "shipped": shipped}
     return gettext("Order %(number)s holds allocations for %(units)s units: release them first.") % {
         "number": order.order_number, "units": units}
 
 
 @order_extensions.answer("lock")
 def order_lock(*, order: Order) -> str | None:
-    units = allocated_units(order)
-    return held_message(order, units) if units else None
+    units, shipped = held_units(order)
+    return held_message(order, units, shipped) if units else None
 
 
 @order_extensions.refusal("change")
 def order_holding_allocations_stays(*, order: Order) -> None:
-    units = allocated_units(order)
+    units, shipped = held_units(order)
     if units:
-        raise Conflict(held_message(order, units), order=order.order_number, allocated=units,
-                       release=f"/api/v1/orders/{order.pk}/release/")
+        more = {"shipped": shipped} if shipped else {"release": f"/api/v1/orders/{order.pk}/release/"}
+        raise Conflict(held_message(order, units, shipped), order=order.order_number, allocated=units, **more)
 
 
 @order_extensions.refusal("delete")

@@ -1,4 +1,4 @@
-"""API permissions: Django model permissions, and the right to run allocations."""
+"""API permissions: Django model permissions, the right to run allocations and the right to ship."""
 from rest_framework import permissions
 
 
@@ -29,3 +29,13 @@ class CanViewRuns(permissions.BasePermission):
     def has_permission(self, request, view) -> bool:
         user = request.user
         return bool(user and user.is_authenticated and user.has_perm("allocation.view_allocationrun"))
+
+
+class CanShipOrders(permissions.BasePermission):
+    """Allow users holding `allocation.ship_order` (the warehouse and allocator groups)."""
+
+    message = "You need the permission to ship orders (allocation.ship_order)."
+
+    def has_permission(self, request, view) -> bool:
+        user = request.user
+        return bool(user and user.is_authenticated and user.has_perm("allocation.ship_order"))

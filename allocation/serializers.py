@@ -3,9 +3,11 @@ from __future__ import annotations
 
 from dataclasses import MISSING, Field
 
+from django.conf import settings
+from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
-from allocation.models import AllocationResult, AllocationRun, RunOutcome
+from allocation.models import AllocationResult, AllocationRun, RunOutcome, Shipment
 from allocation.parameters import CHOICES, PARAMETERS
 from inventory_alloc.dates import SANE_DATE
 from inventory_alloc.strict import (
@@ -16,8 +18,11 @@ from inventory_alloc.strict import (
     StrictIntegerField,
     StrictSerializer,
 )
+from orders import serializers as order_serializers
 from orders.models import Order
 from stock.models import Item, Lot
+
+ORDER_SHIPMENTS_SHOWN = 20  # the most recent shipments an order's answer lists (shipments_count says how many)
 
 
 def _parameter_field(parameter: Field) -> serializers.Field:
@@ -179,3 +184,113 @@ class PeriodCloseReportSerializer(serializers.Serializer):
     dry_run = serializers.BooleanField()
     averages = serializers.DictField(child=serializers.CharField(allow_blank=True), help_text="Final average per item code.")
     recosted = RecostingSerializer(many=True)
+
+
+# --- shipping and pick lists ------------------------------------------------------------------------
+
+class ShipLineSerializer(StrictSerializer):
+    line = StrictIntegerField(min_value=1, max_value=2**62, help_text="The order line's id.")
+    quantity = StrictIntegerField(required=False, min_value=1, max_value=order_serializers.MAX_QUANTITY, help_text=(
+        "Units to ship; left out: all the line holds allocated and not shipped."))
+
+
+class ShipRequestSerializer(StrictSerializer):
+    lines = ShipLineSerializer(many=True, required=False, allow_empty=False, max_length=settings.ORDER_MAX_LINES, help_text=(
+        "The lines to ship and how many units of each; left out: everything allocated and not shipped."))
+    reference = StrictCharField(required=False, allow_blank=True, max_length=100, help_text=(
+        "The warehouse's or carrier's reference (a tracking number): an order ships under a reference once, so a "
+        "retried callback is refused (409) instead of shipping twice."))
+
+
+class ShipmentSerializer(serializers.ModelSerializer):
+    shipped_by = serializers.CharField(source="shipped_by.username", read_only=True, default=None, allow_null=True)
+
+    class Meta:
+        model = Shipment
+        fields = ["id", "reference", "quantity", "shipped_at", "shipped_by"]
+        read_only_fields = fields
+
+
+class ShippedPickSerializer(serializers.Serializer):
+    result = serializers.IntegerField(help_text="The allocation result (pick) shipped from.")
+    lot = serializers.IntegerField()
+    lot_reference = serializers.CharField()
+    quantity = serializers.IntegerField()
+    unit_cost = serializers.DecimalField(max_digits=18, decimal_places=4)
+    expires_on = serializers.DateField(allow_null=True)
+
+
+class ShippedLineSerializer(serializers.Serializer):
+    line = serializers.IntegerField()
+    item_code = serializers.CharField()
+    quantity = serializers.IntegerField()
+    picks = ShippedPickSerializer(many=True)
+
+
+class ShipmentReportSerializer(serializers.Serializer):
+    """The shipment just made (an `allocation.shipping.ShipReport`): the units of each line and the picks (lots)
+    they came from."""
+
+    id = serializers.IntegerField(source="shipment.id")
+    reference = serializers.CharField(source="shipment.reference", allow_blank=True)
+    quantity = serializers.IntegerField()
+    shipped_at = serializers.DateTimeField(source="shipment.shipped_at")
+    shipped_by = serializers.CharField(source="shipment.shipped_by.username", default=None, allow_null=True)
+    lines = ShippedLineSerializer(many=True)
+
+
+@extend_schema_serializer(component_name="Order")
+class OrderSerializer(order_serializers.OrderSerializer):
+    """An order with its lines (allocated and shipped per line) and its most recent shipments."""
+
+    shipments = serializers.SerializerMethodField(help_text=(
+        f"The {ORDER_SHIPMENTS_SHOWN} most recent shipments, newest first (shipments_count says how many there are)."))
+    shipments_count = serializers.SerializerMethodField()
+    read_only_hints = {
+        **order_serializers.OrderSerializer.read_only_hints,
+        "shipments": "Read only: ship with POST orders/{id}/ship/.",
+        "shipments_count": "Read only: ship with POST orders/{id}/ship/.",
+    }
+
+    class Meta(order_serializers.OrderSerializer.Meta):
+        fields = [*order_serializers.OrderSerializer.Meta.fields, "shipments", "shipments_count"]
+
+    @extend_schema_field(ShipmentSerializer(many=True))
+    def get_shipments(self, order: Order) -> list[dict]:
+        shown = getattr(order, "recent_shipments", None)
+        if shown is None:  # not prefetched (see allocation.api_orders): read them
+            shown = order.shipments.select_related("shipped_by").order_by("-shipped_at", "-id")[:ORDER_SHIPMENTS_SHOWN]
+        return ShipmentSerializer(shown, many=True).data
+
+    def get_shipments_count(self, order: Order) -> int:
+        count = getattr(order, "shipments_count", None)
+        return order.shipments.count() if count is None else count
+
+
+@extend_schema_serializer(component_name="ShippedOrder")
+class ShippedOrderSerializer(OrderSerializer):
+    """The order as GET shows it, and the shipment just made (the context's `report`)."""
+
+    shipment = serializers.SerializerMethodField()
+
+    class Meta(OrderSerializer.Meta):
+        fields = [*OrderSerializer.Meta.fields, "shipment"]
+
+    @extend_schema_field(ShipmentReportSerializer)
+    def get_shipment(self, order: Order) -> dict:
+        return ShipmentReportSerializer(self.context["report"]).data
+
+
+class PickListRowSerializer(serializers.Serializer):
+    """What to take from one lot for one order line (units allocated and not shipped)."""
+
+    lot = serializers.IntegerField(source="lot_id")
+    lot_reference = serializers.CharField(source="lot__reference")
+    item_code = serializers.CharField(source="item__item_code")
+    item_name = serializers.CharField(source="item__name")
+    expires_on = serializers.DateField(source="lot__expires_on", allow_null=True)
+    received_on = serializers.DateField(source="lot__received_on", allow_null=True)
+    quantity = serializers.IntegerField(help_text="Units to pick: allocated and not shipped.")
+    order_number = serializers.CharField(source="order__order_number")
+    order = serializers.IntegerField(source="order_id")
+    line = serializers.IntegerField(source="order_line_id")

@@ -1,15 +1,20 @@
-"""API views of allocation: run (allocate/), results, runs and period close.
+"""API views of allocation: run (allocate/), results, runs, pick lists and period close.
 
 `allocate_response` is the one function the allocate view calls: it runs the
 allocation and shapes the answer. An asynchronous variant (queue big runs)
-replaces or wraps that call only.
+replaces or wraps that call only. A pick list (`allocation-runs/{id}/pick-list/`,
+`orders/{id}/pick-list/`) is paged JSON, or with `?format=csv` the same page as CSV.
 """
 from __future__ import annotations
+
+import csv
+import io
+import re
 
 from django.conf import settings
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
-from rest_framework import mixins, serializers, status
+from rest_framework import mixins, renderers, serializers, status
 from rest_framework.decorators import action
 from rest_framework.generics import get_object_or_404
 from rest_framework.response import Response
@@ -20,6 +25,7 @@ from allocation.models import AllocationResult, AllocationRun, RunOutcome, RunSt
 from allocation.parameters import RunRequest
 from allocation.periods import period_close
 from allocation.permissions import CanRunAllocation, CanViewRuns
+from allocation.picklists import pick_list
 from allocation.requests import allocation_request, allocation_run_retry, allocation_runs_expire
 from allocation.serializers import (
     AllocateRequestSerializer,
@@ -29,10 +35,12 @@ from allocation.serializers import (
     NoParametersSerializer,
     PeriodCloseReportSerializer,
     PeriodCloseRequestSerializer,
+    PickListRowSerializer,
     RunOutcomeSerializer,
     dry_run_results,
 )
-from inventory_alloc.pagination import WeightedPagination
+from inventory_alloc.admin_base import neutralised
+from inventory_alloc.pagination import PageNumberPagination, WeightedPagination
 from inventory_alloc.strict import StrictQueryParamsMixin, query_flag
 from inventory_alloc.viewsets import GenericViewSet, ReadOnlyViewSet
 
@@ -74,6 +82,74 @@ def allocate_response(params: dict, user) -> tuple[dict, int]:
     return body, code
 
 
+# --- pick lists: paged JSON, or the same page as CSV ----------------------------------------------
+
+class PickListCSVRenderer(renderers.BaseRenderer):
+    """A page of a pick list as CSV: a header row, then one row per (lot, order line); text that a spreadsheet
+    would take for a formula is neutralised. The page's links are in the answer's headers (`pick_list_response`)."""
+
+    media_type = "text/csv"
+    format = "csv"
+    charset = "utf-8"
+    columns = tuple(PickListRowSerializer().fields)
+
+    def render(self, data, accepted_media_type=None, renderer_context=None) -> bytes:
+        text = io.StringIO()
+        writer = csv.writer(text, lineterminator="\r\n")
+        writer.writerow(self.columns)
+        for row in (data or {}).get("results", []):
+            writer.writerow(["" if row[name] is None else neutralised(row[name]) for name in self.columns])
+        return text.getvalue().encode(self.charset)
+
+
+class CSVErrorsAsJSON:
+    # An error is JSON whatever format was asked for (a CSV of {"detail": ...} would say nothing).
+    # No docstring: the OpenAPI schema would show it as the description of every view.
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        if response.status_code >= 400 and isinstance(getattr(request, "accepted_renderer", None), PickListCSVRenderer):
+            request.accepted_renderer, request.accepted_media_type = renderers.JSONRenderer(), "application/json"
+        return super().finalize_response(request, response, *args, **kwargs)
+
+
+def pick_list_action(**attributes):
+    """Return the `pick-list/` action of a viewset (JSON or CSV, paged; `attributes` as DRF's `action` takes)."""
+    return action(detail=True, methods=["get"], url_path="pick-list", filterset_class=None,
+                  pagination_class=PageNumberPagination, renderer_classes=[renderers.JSONRenderer, PickListCSVRenderer],
+                  **attributes)
+
+_PAGE_HEADERS = {
+    "X-Total-Count": "How many rows the whole pick list has.",
+    "Link": 'The next and previous pages (`<url>; rel="next"`, `<url>; rel="prev"`), in the same format.',
+}
+PICK_LIST_SCHEMA = {
+    "parameters": [
+        OpenApiParameter("format", str, enum=["json", "csv"], description=(
+            "`csv`: the same page as CSV (text/csv), one header row then one row per pick; follow the `Link` header "
+            "for the next page (`page_size` up to 1000).")),
+        *(OpenApiParameter(name, str, OpenApiParameter.HEADER, description=text, response=[200])
+          for name, text in _PAGE_HEADERS.items()),
+    ],
+    "responses": PickListRowSerializer(many=True),
+}
+
+
+def pick_list_response(view, rows, name: str) -> Response:
+    """Answer one page of pick-list `rows`: JSON, or CSV (`?format=csv`) with the page's links in headers."""
+    page = view.paginate_queryset(rows)
+    response = view.get_paginated_response(PickListRowSerializer(page, many=True).data)
+    paginator = view.paginator
+    response["X-Total-Count"] = str(paginator.page.paginator.count)
+    links = [f'<{url}>; rel="{rel}"' for rel, url in (("next", paginator.get_next_link()),
+                                                      ("prev", paginator.get_previous_link())) if url]
+    if links:
+        response["Link"] = ", ".join(links)
+    if isinstance(view.request.accepted_renderer, PickListCSVRenderer):
+        filename = re.sub(r"[^A-Za-z0-9._-]", "_", name)
+        response["Content-Disposition"] = f'attachment; filename="{filename}-page-{paginator.page.number}.csv"'
+    return response
+
+
 class AllocateView(StrictQueryParamsMixin, APIView):
     """Allocate orders (default: every open order) with a method; see ALLOCATION.md for the rules."""
 
@@ -106,7 +182,7 @@ class AllocationResultViewSet(ReadOnlyViewSet):
     filterset_class = AllocationResultFilter
 
 
-class AllocationRunViewSet(ReadOnlyViewSet):
+class AllocationRunViewSet(CSVErrorsAsJSON, ReadOnlyViewSet):
     """Allocation runs with their parameters and counts; each run's outcome per order at outcomes/."""
 
     queryset = AllocationRun.objects.select_related("started_by").defer("requested_orders").order_by("-started_at", "-id")
@@ -134,6 +210,14 @@ class AllocationRunViewSet(ReadOnlyViewSet):
         run = allocation_run_retry(run=self.get_object(), user=request.user).run
         code = status.HTTP_201_CREATED if run.status == RunStatus.DONE else status.HTTP_202_ACCEPTED
         return Response({"run": AllocationRunSerializer(run).data}, status=code)
+
+    @extend_schema(**PICK_LIST_SCHEMA)
+    @pick_list_action()
+    def pick_list(self, request, pk=None) -> Response:
+        """List what to pick for the run: per lot and order line, the units allocated and not shipped, by lot
+        reference then order number (released and shipped picks left out)."""
+        run = self.get_object()
+        return pick_list_response(self, pick_list(run=run.pk), f"pick-list-run-{run.pk}")
 
 
 @extend_schema(parameters=[OpenApiParameter("run_pk", int, OpenApiParameter.PATH, description="The run's id.")])

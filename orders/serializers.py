@@ -70,18 +70,20 @@ class OrderLineSerializer(StrictModelSerializer):
         help_text="Reference of the lot to take (only SPECIFIC uses it); it must be a lot of the line's item.",
     )
     allocated_quantity = serializers.IntegerField(read_only=True, default=0)
+    shipped_quantity = serializers.IntegerField(read_only=True, default=0, help_text="Of the units allocated, those shipped.")
     subtotal = serializers.DecimalField(
         max_digits=24, decimal_places=2, read_only=True, allow_null=True,
         help_text="quantity × unit_price, rounded half up to cents.",
     )
     read_only_hints = {
         "allocated_quantity": "Read only: allocation runs and releases change it (POST allocate/, orders/{id}/release/).",
+        "shipped_quantity": "Read only: shipping changes it (POST orders/{id}/ship/).",
         "subtotal": "Read only: it is quantity × unit_price.",
     }
 
     class Meta:
         model = OrderLine
-        fields = ["id", "item_code", "quantity", "unit_price", "lot", "allocated_quantity", "subtotal"]
+        fields = ["id", "item_code", "quantity", "unit_price", "lot", "allocated_quantity", "shipped_quantity", "subtotal"]
         extra_kwargs = {
             "quantity": {"min_value": 1, "max_value": MAX_QUANTITY},
             "unit_price": {"min_value": 0},
@@ -109,7 +111,7 @@ class OrderSerializer(StrictModelSerializer):
     total_amount = serializers.SerializerMethodField(help_text="Sum of the lines' subtotals (decimal string).")
     read_only_hints = {
         "status": ("Read only: the allocation services keep it. Allocate with POST allocate/, release with "
-                   "POST orders/{id}/release/, cancel with POST orders/{id}/cancel/."),
+                   "POST orders/{id}/release/, cancel with POST orders/{id}/cancel/, ship with POST orders/{id}/ship/."),
         "customer_code": "Read only: set `customer` (the customer's id) instead.",
         "total_amount": "Read only: it is the sum of the lines' subtotals.",
     }

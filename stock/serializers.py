@@ -24,19 +24,24 @@ class ItemSerializer(StrictModelSerializer):
 class LotSerializer(StrictModelSerializer):
     item_code = StrictSlugRelatedField(source="item", slug_field="item_code", queryset=Item.objects.all())
     available_quantity = serializers.IntegerField(read_only=True)
+    on_hand_quantity = serializers.IntegerField(
+        read_only=True, help_text="Units still in the warehouse (or expected): quantity - shipped_quantity.")
     read_only_hints = {
         "item": "Read only: set `item_code` instead.",
         "allocated_quantity": ALLOCATED_HINT,
         "available_quantity": "Read only: it is quantity - allocated_quantity.",
+        "shipped_quantity": "Read only: shipping an order changes it (POST orders/{id}/ship/).",
+        "on_hand_quantity": "Read only: it is quantity - shipped_quantity.",
     }
 
     class Meta:
         model = Lot
         fields = [
             "id", "reference", "item", "item_code", "quantity", "unit_cost", "received_on", "eta", "expires_on",
-            "note", "allocated_quantity", "available_quantity", "created_at", "updated_at",
+            "note", "allocated_quantity", "available_quantity", "shipped_quantity", "on_hand_quantity", "created_at",
+            "updated_at",
         ]
-        read_only_fields = ["item", "allocated_quantity", "created_at", "updated_at"]
+        read_only_fields = ["item", "allocated_quantity", "shipped_quantity", "created_at", "updated_at"]
         extra_kwargs = {"quantity": {"min_value": 1, "max_value": 2_000_000_000}, "unit_cost": {"min_value": 0}}
 
 

@@ -74,13 +74,19 @@ def books_balance():
         for lot_id, quantity, allocated in Lot.objects.values_list("id", "quantity", "allocated_quantity"):
             assert allocated == active.get(lot_id, 0), f"lot {lot_id}"
             assert 0 <= allocated <= quantity, f"lot {lot_id}"
-        by_order = dict(AllocationResult.objects.active().values_list("order_id").annotate(q=Sum("allocated_quantity"))
-                        .order_by())
+        by_order = {order_id: (allocated, shipped) for order_id, allocated, shipped in
+                    AllocationResult.objects.active().values_list("order_id")
+                    .annotate(a=Sum("allocated_quantity"), s=Sum("shipped_quantity")).order_by()}
         for order in Order.objects.annotate(ordered=Sum("lines__quantity")):
+            held = by_order.get(order.pk, (0, 0))
             if order.status != OrderStatus.CANCELLED:
-                assert order.status == OrderStatus.derive(order.ordered or 0, by_order.get(order.pk, 0)), order.order_number
+                assert order.status == OrderStatus.derive(order.ordered or 0, *held), order.order_number
             else:
-                assert by_order.get(order.pk, 0) == 0, order.order_number
+                assert held == (0, 0), order.order_number
+        shipped = dict(AllocationResult.objects.active().values_list("lot_id").annotate(q=Sum("shipped_quantity"))
+                       .order_by())
+        for lot_id, allocated, lot_shipped in Lot.objects.values_list("id", "allocated_quantity", "shipped_quantity"):
+            assert lot_shipped == shipped.get(lot_id, 0) and 0 <= lot_shipped <= allocated, f"lot {lot_id}"
         by_line = dict(AllocationResult.objects.active().values_list("order_line_id").annotate(q=Sum("allocated_quantity"))
                        .order_by())
         from orders.models import OrderLine
