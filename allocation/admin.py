@@ -1,10 +1,10 @@
 from django.contrib import admin
 from django.core.paginator import Paginator
-from django.urls import path
+from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
 from import_export.admin import ExportMixin
 
-from allocation import admin_periods, admin_stock_orders, admin_views
+from allocation import admin_periods, admin_shipping, admin_stock_orders, admin_views
 from allocation.models import SHORT_STATUSES, AllocationResult, AllocationRun, ClosedPeriod, RunOutcome, RunStatus
 from allocation.requests import allocation_runs_expire
 from allocation.resources import AllocationResultResource, AllocationRunResource
@@ -67,7 +67,8 @@ class AllocationRunAdmin(ExportPermission, ExportMixin, ReadOnlyAdmin):
 
     def get_urls(self):
         retry = self.admin_site.admin_view(lambda request, object_id: admin_views.run_retry_view(self, request, object_id))
-        return [path("<path:object_id>/retry/", retry, name="allocation_allocationrun_retry")] + super().get_urls()
+        return [path("<path:object_id>/retry/", retry, name="allocation_allocationrun_retry"),
+                *admin_shipping.run_urls(self)] + super().get_urls()
 
     def changelist_view(self, request, extra_context=None):
         allocation_runs_expire()  # a run whose process died shows as failed, not running forever
@@ -88,6 +89,8 @@ class AllocationRunAdmin(ExportPermission, ExportMixin, ReadOnlyAdmin):
                 results_page=Paginator(results, RUN_PAGE_ROWS).get_page(request.GET.get("results")),
                 short_only=short_only,
                 can_retry=run.status == RunStatus.FAILED and admin_views.can_run_allocation(request),
+                pick_list_url=reverse("admin:allocation_allocationrun_pick_list", args=[run.pk],
+                                      current_app=self.admin_site.name),
             )
         return super().change_view(request, object_id, form_url, extra)
 
@@ -126,3 +129,4 @@ class ClosedPeriodAdmin(ReadOnlyAdmin):
 
 
 admin_stock_orders.extend(admin.site)
+from allocation import admin_events  # noqa: E402,F401  (registers the events and webhooks pages)

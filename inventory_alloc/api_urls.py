@@ -9,6 +9,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.routers import APIRootView, DefaultRouter
 
+from allocation.api_events import DeliveryViewSet, EventViewSet, WebhookViewSet
 from allocation.api_orders import CustomerViewSet, OrderViewSet
 from allocation.views import (
     AllocateView,
@@ -69,6 +70,9 @@ router.register("orders", OrderViewSet, basename="order")
 router.register("allocation-results", AllocationResultViewSet, basename="allocationresult")
 router.register("allocation-runs", AllocationRunViewSet, basename="allocationrun")
 router.register(r"allocation-runs/(?P<run_pk>[0-9]+)/outcomes", RunOutcomeViewSet, basename="allocationrun-outcome")
+router.register("events", EventViewSet, basename="event")
+router.register("webhooks", WebhookViewSet, basename="webhook")
+router.register(r"webhooks/(?P<webhook_pk>[0-9]+)/deliveries", DeliveryViewSet, basename="webhook-delivery")
 
 
 urlpatterns = with_slashless_twins([

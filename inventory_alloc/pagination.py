@@ -55,7 +55,8 @@ class WeightedPagination(PageNumberPagination):
         self.request, self.size = request, size
         self.offset = self._offset(request, size)
         self.count = queryset.count()
-        ids = list(queryset.values_list("pk", flat=True)[self.offset:self.offset + size])
+        # Past the end the page is empty, and the database never sees an offset too big for it.
+        ids = list(queryset.values_list("pk", flat=True)[self.offset:self.offset + size]) if self.offset < self.count else []
         weights = view.page_weights(ids) if ids else {}
         budget, kept, carried = settings.API_MAX_NESTED_ROWS, [], 0
         for pk in ids:

@@ -261,6 +261,7 @@ SPECTACULAR_SETTINGS = {
         "OrderStatusEnum": "orders.models.OrderStatus",
         "PaymentStatusEnum": "orders.models.PaymentStatus",
         "RunStatusEnum": "allocation.models.RunStatus",
+        "EventTypeEnum": "allocation.models.EventType",
     },
 }
 

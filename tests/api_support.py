@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 import pytest
-from django.contrib.auth.models import Group, User
+from django.contrib.auth.models import Group, Permission, User
 from django.core.cache import cache
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
 
 API = "/api/v1/"
-__all__ = ["API", "_fresh_throttle_counts", "allocator", "clerk", "viewer", "client_for", "user_in"]
+__all__ = ["API", "_fresh_throttle_counts", "allocator", "clerk", "viewer", "webhook_manager", "client_for", "user_in"]
 
 
 def user_in(group: str | None, username: str | None = None, **fields) -> User:
@@ -47,3 +47,12 @@ def clerk(db) -> APIClient:
 @pytest.fixture
 def viewer(db) -> APIClient:
     return client_for(user_in("viewer"))
+
+
+@pytest.fixture
+def webhook_manager(db) -> APIClient:
+    """A client whose user is in no group but holds the four `allocation.*_webhookendpoint` permissions."""
+    user = user_in(None, "webhook-manager")
+    user.user_permissions.add(*Permission.objects.filter(content_type__app_label="allocation",
+                                                         codename__endswith="_webhookendpoint"))
+    return client_for(user)

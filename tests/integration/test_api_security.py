@@ -11,7 +11,7 @@ from tests.api_support import API, client_for, user_in
 from tests.factories import ItemFactory, order_with_lines
 
 PUBLIC = {"token_obtain_pair", "token_refresh", "token_verify", "schema", "docs", "redoc"}
-SAMPLE_KWARGS = {"pk": "1", "run_pk": "1", "period": "2026-01", "format": "json"}
+SAMPLE_KWARGS = {"pk": "1", "run_pk": "1", "webhook_pk": "1", "period": "2026-01", "format": "json"}
 
 
 def api_routes() -> list[tuple[str, str]]:

@@ -7,13 +7,14 @@ from decimal import Decimal
 
 import pytest
 from django.apps import apps
-from django.contrib.auth.models import User
+from django.contrib.auth.models import Permission, User
 from django.core.cache import cache
 from django.db import transaction
 from django.urls import reverse
 from rest_framework_simplejwt.tokens import RefreshToken
 
-from allocation.models import AllocationResult, AllocationRun
+from allocation.models import AllocationResult, AllocationRun, Event
+from allocation.webhooks import webhook_create
 from inventory_alloc import api_urls
 from inventory_alloc.strict import filter_parameters
 from orders.models import Customer, Order, OrderLine
@@ -50,9 +51,13 @@ def listed(message: str, prefix: str) -> set[str]:
 
 @pytest.fixture
 def shop(widget_example, allocator):
-    """WIDGET, L1-L4, O1 allocated (FIFO), O2 open, customer ACME with a payment; `objects`: one per model."""
+    """WIDGET, L1-L4, O1 allocated (FIFO), O2 open, customer ACME with a payment, a webhook endpoint (the allocator
+    may manage webhooks too); `objects`: one per model."""
     acme = CustomerFactory(code="ACME", name="Acme", address="1 Main Street", notes="Calls first")
     ItemFactory(item_code="GADGET")
+    endpoint = webhook_create(url="https://hooks.example.com/strict")
+    User.objects.get(username="allocator-user").user_permissions.add(
+        *Permission.objects.filter(content_type__app_label="allocation", codename__endswith="_webhookendpoint"))
     response = allocator.post(f"{API}allocate/", {"method": "FIFO", "as_of": "2026-01-25",
                                                   "orders": [widget_example["orders"]["O1"].pk]}, format="json")
     assert response.status_code == 201, response.json()
@@ -60,6 +65,7 @@ def shop(widget_example, allocator):
         "stock.Item": widget_example["item"], "stock.Lot": widget_example["lots"]["L1"], "orders.Customer": acme,
         "orders.Payment": PaymentFactory(customer=acme), "orders.Order": widget_example["orders"]["O2"],
         "allocation.AllocationRun": AllocationRun.objects.get(), "allocation.AllocationResult": AllocationResult.objects.first(),
+        "allocation.Event": Event.objects.first(), "allocation.WebhookEndpoint": endpoint,
     }
     return {**widget_example, "customer": acme, "objects": objects}
 
@@ -72,6 +78,7 @@ def path_of(shop):
         return reverse(name, kwargs={
             group: "2026-01" if group == "period" else
             shop["objects"]["allocation.AllocationRun"].pk if group == "run_pk" else
+            shop["objects"]["allocation.WebhookEndpoint"].pk if group == "webhook_pk" else
             shop["objects"][view.queryset.model._meta.label].pk
             for group in ROUTES[name].pattern.regex.groupindex})
     return path
@@ -88,9 +95,10 @@ def body_of(shop, allocator):
         "customer": {"code": "BETA", "name": "Beta"},
         "payment": {"customer": shop["customer"].pk, "amount": "10.00", "due_date": "2026-02-28"},
         "order": {"order_number": "O9", "lines": [{"item_code": "WIDGET", "quantity": 3}]},
+        "webhook": {"url": "https://hooks.example.com/new", "events": ["order.short"]},
     }
     changes = {"item": {"name": "Blue widget"}, "lot": {"note": "counted"}, "customer": {"name": "Acme Ltd"},
-               "payment": {"amount": "20.00"}, "order": {"priority": 5}}
+               "payment": {"amount": "20.00"}, "order": {"priority": 5}, "webhook": {"description": "ERP"}}
     others = {"allocate": {"method": "FIFO", "as_of": "2026-01-25"},
               "token_obtain_pair": {"username": user.username, "password": "s3cret-pass-123"},
               "token_refresh": {"refresh": str(RefreshToken.for_user(user))},

@@ -17,8 +17,19 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 from import_export.admin import ImportMixin
 
-from allocation.models import AllocationResult, AllocationRun, ClosedPeriod
+from allocation.models import (
+    AllocationResult,
+    AllocationRun,
+    ClosedPeriod,
+    Delivery,
+    DeliveryAttempt,
+    Event,
+    Shipment,
+    ShipmentPick,
+    WebhookEndpoint,
+)
 from allocation.services import allocation_run
+from allocation.webhooks import webhook_create
 from orders.models import Customer, Order, OrderLine, Payment
 from stock.models import Item, Lot
 from tests.api_support import *  # noqa: F403  (the API fixtures)
@@ -26,7 +37,9 @@ from tests.api_support import API
 from tests.factories import PaymentFactory
 
 AS_OF = date(2026, 1, 25)
-BOOKS = (Item, Lot, Customer, Payment, Order, OrderLine, AllocationRun, AllocationResult, ClosedPeriod)
+BOOKS = (Item, Lot, Customer, Payment, Order, OrderLine, AllocationRun, AllocationResult, ClosedPeriod, Event,
+         WebhookEndpoint, Delivery, DeliveryAttempt, Shipment, ShipmentPick)
+HOOK = "https://hooks.example.com/books"
 # Users, groups and the tokens issued to them are not part of the books; their admins are Django's and simplejwt's.
 NOT_BOOKS = {"auth.User", "auth.Group", "token_blacklist.OutstandingToken", "token_blacklist.BlacklistedToken"}
 
@@ -41,11 +54,14 @@ def snapshot() -> dict:
 
 @pytest.fixture
 def world(widget_example):
-    """The worked example with O1 allocated (L1 100, L2 20), a payment, and staff who may do anything."""
+    """The worked example with O1 allocated (L1 100, L2 20), a payment, a webhook endpoint with the run's event on
+    its way (a pending delivery), and staff who may do anything."""
     o1 = widget_example["orders"]["O1"]
+    endpoint = webhook_create(url=HOOK)
     allocation_run(method="FIFO", orders=[o1], as_of=AS_OF)
     PaymentFactory(customer=o1.customer)
-    return {**widget_example, "o1": Order.objects.get(pk=o1.pk)}
+    return {**widget_example, "o1": Order.objects.get(pk=o1.pk), "endpoint": endpoint,
+            "delivery": Delivery.objects.get(endpoint=endpoint)}
 
 
 def messages_of(response) -> list[str]:
@@ -114,9 +130,16 @@ def admin_payment(client, world):
         form_error("__all__")
 
 
+def admin_webhook(client, world):
+    endpoint = world["endpoint"]
+    return client.post(f"/admin/allocation/webhookendpoint/{endpoint.pk}/change/",
+                       change_form(endpoint, url="ftp://hooks.example.com/books")), form_error("url")
+
+
 def read_only(url: str) -> Callable:
     def case(client, world):
-        model = {"allocationrun": AllocationRun, "allocationresult": AllocationResult, "closedperiod": ClosedPeriod}[url]
+        model = {"allocationrun": AllocationRun, "allocationresult": AllocationResult, "closedperiod": ClosedPeriod,
+                 "event": Event, "delivery": Delivery}[url]
         target = model.objects.first()
         responses = [client.post(f"/admin/allocation/{url}/add/", {}),
                      client.post(f"/admin/allocation/{url}/{target.pk}/change/", {}),
@@ -134,6 +157,9 @@ ADMIN_CASES = {
     "allocation.AllocationRun": read_only("allocationrun"),
     "allocation.AllocationResult": read_only("allocationresult"),
     "allocation.ClosedPeriod": read_only("closedperiod"),
+    "allocation.Event": read_only("event"),
+    "allocation.Delivery": read_only("delivery"),
+    "allocation.WebhookEndpoint": admin_webhook,
 }
 
 
@@ -210,6 +236,16 @@ ACTION_CASES = {
     ("orders.Order", "allocate_orders"): action_allocate,
     ("orders.Order", "release_allocations"): action_release,
     ("orders.Order", "cancel_orders"): action_cancel,
+    ("orders.Order", "ship_orders"): lambda client, world: (  # O2 holds nothing: refused in words
+        client.post("/admin/orders/order/ship/", {"confirm": "1", **select(world["orders"]["O2"])}, follow=True),
+        refused_with("Order O2 has nothing allocated and not shipped.")),
+    ("allocation.WebhookEndpoint", "delete_selected"): None,  # deleting an endpoint breaks no rule of the books
+    ("allocation.WebhookEndpoint", "redeliver_failed"): lambda client, world: (client.post(
+        "/admin/allocation/webhookendpoint/", {"action": "redeliver_failed", **select(world["endpoint"])}, follow=True),
+        refused_with("The selected endpoints have no failed deliveries; nothing was sent again.")),
+    ("allocation.Delivery", "redeliver_deliveries"): lambda client, world: (client.post(
+        "/admin/allocation/delivery/", {"action": "redeliver_deliveries", **select(world["delivery"])}, follow=True),
+        refused_with(f"Delivery {world['delivery'].pk} is still pending")),
 }
 
 
@@ -334,10 +370,23 @@ API_CASES: dict[tuple[str, str], Callable] = {
     ("order-detail", "delete"): lambda c, w: json(c, "delete", f"orders/{w['o1'].pk}/"),
     ("order-release", "post"): lambda c, w: json(c, "post", f"orders/{w['o1'].pk}/release/", {"lot": "NOPE"}),
     ("order-cancel", "post"): lambda c, w: json(c, "post", f"orders/{w['o1'].pk}/cancel/", {"reason": "late"}),
+    ("order-ship", "post"): lambda c, w: json(c, "post", f"orders/{w['o1'].pk}/ship/", {
+        "lines": [{"line": w["o1"].lines.get().pk, "quantity": 121}]}),  # 120 allocated: a 409
     ("allocate", "post"): lambda c, w: json(c, "post", "allocate/", {
         "method": "FIFO", "orders": [w["orders"]["O2"].pk], "as_of": f"{timezone.localdate() + timedelta(days=2)}"}),
     ("period-close", "post"): lambda c, w: json(c, "post", f"periods/{timezone.localdate():%Y-%m}/close/"),
     ("allocationrun-retry", "post"): lambda c, w: json(c, "post", f"allocation-runs/{AllocationRun.objects.get().pk}/retry/"),
+    # webhooks: sent by a client holding the webhook permissions (see the test)
+    ("webhook-list", "post"): lambda c, w: json(c, "post", "webhooks/", {"url": "ftp://hooks.example.com/books"}),
+    ("webhook-detail", "put"): lambda c, w: json(c, "put", f"webhooks/{w['endpoint'].pk}/", {
+        "url": HOOK, "events": ["order.lost"]}),
+    ("webhook-detail", "patch"): lambda c, w: json(c, "patch", f"webhooks/{w['endpoint'].pk}/", {
+        "failing_since": "2026-01-01T00:00:00Z"}),
+    ("webhook-detail", "delete"): lambda c, w: json(c, "delete", "webhooks/999999/"),  # no rule to break: a 404
+    ("webhook-rotate", "post"): lambda c, w: json(c, "post", f"webhooks/{w['endpoint'].pk}/rotate/", {
+        "secret": "whsec_chosen-by-the-client"}),
+    ("webhook-redeliver", "post"): lambda c, w: json(c, "post", f"webhooks/{w['endpoint'].pk}/redeliver/", {
+        "deliveries": [w["delivery"].pk]}),  # still pending: a 409
 }
 
 
@@ -346,11 +395,13 @@ def test_every_api_write_route_has_a_case():
 
 
 @pytest.mark.parametrize("route", sorted(API_CASES))
-def test_the_api_refuses_a_write_that_breaks_the_books_and_changes_nothing(route, world, allocator, books_balance):
+def test_the_api_refuses_a_write_that_breaks_the_books_and_changes_nothing(route, world, allocator, webhook_manager,
+                                                                           books_balance):
     # given
+    client = webhook_manager if route[0].startswith("webhook") else allocator
     before = snapshot()
     # when
-    response = API_CASES[route](allocator, world)
+    response = API_CASES[route](client, world)
     # then
     assert response.status_code in (400, 404, 409), (response.status_code, response.content[:300])
     assert response["Content-Type"].startswith("application/json")
