@@ -278,6 +278,10 @@ ALLOCATION_NIGHTLY_METHOD = env.str("ALLOCATION_NIGHTLY_METHOD", default="")  # 
 # The Lambda function that executes queued runs (a worker stage with a long timeout); empty: this function.
 ALLOCATION_WORKER_FUNCTION = env.str("ALLOCATION_WORKER_FUNCTION", default="")
 
+# Admin messages live in the session (the database), not in a cookie: a new webhook secret is shown once
+# in a message and must not travel back and forth in the browser's cookie.
+MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
+
 # --- Events and webhooks (Standard Webhooks 1.0) -------------------------------------
 # A delivery attempt waits this many seconds for the receiver to answer (connect and read), then counts as failed.
 WEBHOOK_TIMEOUT = env.float("WEBHOOK_TIMEOUT", default=10)

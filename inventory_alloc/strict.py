@@ -135,6 +135,9 @@ class StrictQueryParamsMixin:
         if unknown:
             known = ", ".join(sorted(self.known_query_params()))
             raise ValidationError({name: [f"Unknown query parameter. Known parameters: {known}."] for name in unknown})
+        repeated = sorted(name for name in request.query_params if len(request.query_params.getlist(name)) > 1)
+        if repeated:  # every parameter takes one value: the last one must not win silently
+            raise ValidationError({name: ["Give this parameter once."] for name in repeated})
         empty = sorted(name for name, value in request.query_params.items()
                        if value == "" and name not in self.text_query_params())
         if empty:  # a date, a number, a choice or true/false: empty is none of them

@@ -154,6 +154,12 @@ def test_every_get_route_refuses_an_unknown_query_parameter(path_of, allocator, 
     assert "format" in listed(response.json()["colour"][0], UNKNOWN_PARAMETER)
 
 
+@pytest.mark.parametrize("name", [name for name in ROUTES if "get" in methods_of(name) and name not in DOCUMENTATION])
+def test_every_get_route_refuses_a_query_parameter_given_twice(path_of, allocator, name):
+    response = allocator.get(f"{path_of(name)}?format=json&format=json")
+    assert (response.status_code, response.json()) == (400, {"format": ["Give this parameter once."]})
+
+
 # --- unknown body fields ------------------------------------------------------------------------
 
 WRITE_ROUTES = [(name, method) for name in ROUTES for method in methods_of(name)
