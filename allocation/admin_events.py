@@ -19,6 +19,7 @@ from django.utils.translation import gettext_lazy as _
 
 from allocation import admin_webhooks
 from allocation.admin_views import domain_error_message
+from allocation.event_data import fill_data
 from allocation.models import Delivery, Event
 from allocation.webhooks import deliveries_redeliver
 from inventory_alloc.errors import DomainError
@@ -98,6 +99,7 @@ class EventAdmin(ReadOnly, admin.ModelAdmin):
 
     @admin.display(description=_("data"))
     def pretty_data(self, event: Event) -> str:
+        fill_data([event])
         text = json.dumps(json.loads(event.data), indent=2, ensure_ascii=False)
         if len(text) <= DATA_SHOWN:
             return format_html('<pre class="event-data">{}</pre>', text)

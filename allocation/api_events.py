@@ -20,6 +20,7 @@ from rest_framework.decorators import action
 from rest_framework.generics import get_object_or_404
 from rest_framework.response import Response
 
+from allocation.event_data import PICK_CHARS, fill_data, run_event_picks
 from allocation.models import Delivery, DeliveryAttempt, DeliveryStatus, Event, EventType, WebhookEndpoint
 from allocation.serializers import NoParametersSerializer
 from allocation.serializers_events import (
@@ -111,12 +112,21 @@ class EventViewSet(ReadOnlyViewSet):
 
     def get_object(self):
         self.kwargs["pk"] = str(self.kwargs["pk"]).removeprefix("evt_")
-        return super().get_object()
+        event = super().get_object()
+        fill_data([event])
+        return event
+
+    def paginate_queryset(self, queryset):
+        page = super().paginate_queryset(queryset)
+        fill_data(page or [])
+        return page
 
     def page_weights(self, ids: list[int]) -> dict[int, int]:
-        """Return each event's weight: one row per EVENT_ROW_CHARS characters of its data."""
-        sizes = Event.objects.filter(id__in=ids).annotate(size=Length("data")).values_list("id", "size")
-        return {pk: 1 + (size or 0) // EVENT_ROW_CHARS for pk, size in sizes}
+        """Return each event's weight: one row per EVENT_ROW_CHARS characters of its data (a run's event: of its
+        picks, which its data is made of)."""
+        sizes = dict(Event.objects.filter(id__in=ids).annotate(size=Length("data")).values_list("id", "size"))
+        picks = run_event_picks(ids)
+        return {pk: 1 + ((size or 0) + picks.get(pk, 0) * PICK_CHARS) // EVENT_ROW_CHARS for pk, size in sizes.items()}
 
 
 # --- webhook endpoints --------------------------------------------------------------------------

@@ -27,6 +27,7 @@ from django.db import transaction
 from django.utils import timezone
 from standardwebhooks.webhooks import Webhook
 
+from allocation.event_data import fill_data
 from allocation.events import json_text
 from allocation.models import Delivery, DeliveryAttempt, DeliveryStatus, Event, WebhookEndpoint
 from allocation.webhooks import private_address, signing_secrets
@@ -199,8 +200,10 @@ def deliveries_claim(*, count: int, now: datetime, skip: Collection[int] = ()) -
         ids = list(due.select_for_update(skip_locked=True, of=("self",)).values_list("id", flat=True)[:count])
         Delivery.objects.filter(id__in=ids, status=DeliveryStatus.PENDING, next_attempt_at__lte=now).update(
             claim=token, next_attempt_at=now + timedelta(seconds=lease))
-    held = Delivery.objects.filter(id__in=ids, claim=token).select_related("endpoint", "event")
-    return Claim(token, list(held.order_by("event_id", "id")), until)
+    held = list(Delivery.objects.filter(id__in=ids, claim=token).select_related("endpoint", "event").order_by(
+        "event_id", "id"))
+    fill_data([delivery.event for delivery in held])
+    return Claim(token, held, until)
 
 
 # --- one attempt -----------------------------------------------------------------------------------

@@ -148,8 +148,6 @@ class Plan:
 
     picks: list[Pick] = field(default_factory=list)
     outcomes: list[OrderOutcome] = field(default_factory=list)
-    # The reference of each lot the run could pick from (what events and pick lists name a lot by).
-    lot_references: dict[int, str] = field(default_factory=dict)
 
 
 # --- Errors -----------------------------------------------------------------

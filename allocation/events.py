@@ -10,21 +10,22 @@ leaves within a second.
 
 A run writes one `allocation.allocated` event per order that got picks and one `order.short` per order
 left short, set-based like its results: `run_event_rows` builds the rows of `allocation.rows.EVENTS`
-(their JSON text made by formatting, not by building dicts) and `allocation.writes` inserts them.
+and `allocation.writes` inserts them. Those rows hold no copy of the run's picks: their data is made
+from the run's results and outcomes when read or sent (`allocation.event_data`).
 """
 from __future__ import annotations
 
 import json
 import logging
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.db import connection, transaction
 from django.db.models import F
 
-from allocation.domain import ORDERED_LATER, OutcomeStatus, Pick
+from allocation.domain import ORDERED_LATER, OutcomeStatus
 from allocation.models import Delivery, DeliveryStatus, Event, EventType, WebhookEndpoint
 from allocation.rows import EVENTS
 from allocation.sql import batch_size, chunked, in_list, is_postgres, table
@@ -198,63 +199,31 @@ def deliveries_for_run(run_id: int, now: datetime, subscriptions: Subscriptions)
 
 @dataclass
 class RunEvents:
-    """The rows of `allocation.rows.EVENTS` a run writes, and each order's new sequence number."""
+    """The rows of `allocation.rows.EVENTS` a run writes, and how many of them each order gets (its sequence's step)."""
 
     rows: list[tuple] = field(default_factory=list)
-    sequences: dict[int, int] = field(default_factory=dict)
+    steps: dict[int, int] = field(default_factory=dict)
 
 
-class _Parts(dict):
-    """The JSON text of each item's or lot's part of a pick, made once per run (`make(key)`)."""
-
-    def __init__(self, make: Callable[[int], str]) -> None:
-        super().__init__()
-        self.make = make
-
-    def __missing__(self, key: int) -> str:
-        text = self[key] = self.make(key)
-        return text
-
-
-# One pick of an allocation.allocated event: line, item part, lot part, quantity, unit cost, amount, cost final.
-PICK = '{"line":%d,%s,%s,"quantity":%d,"unit_cost":"%s","amount":"%s","cost_final":%s}'
-BOOLEAN = {True: "true", False: "false"}
-
-
-def run_event_rows(run, orders: Mapping[int, tuple[str, str, int]], picks: Sequence[Pick],
-                   outcomes: Sequence[tuple], item_codes: Mapping[int, str], lot_references: Mapping[int, str],
+def run_event_rows(outcomes: Sequence[tuple], orders_with_picks: Collection[int], sequences: Mapping[int, int],
                    ) -> RunEvents:
-    """Return the events of a saved run: per order with picks `allocation.allocated`, per short order `order.short`.
+    """Return the events of a run: per order with picks `allocation.allocated`, per short order `order.short`.
 
-    `orders[id]` is (number, status after the run, sequence before it); `outcomes` are rows of
-    `allocation.rows.OUTCOMES` (their shortfalls already JSON text).
+    `outcomes` are rows of `allocation.rows.OUTCOMES`; `sequences[id]` is each order's sequence number before
+    the run. The rows carry no data: `allocation.event_data` makes it from the run's results and outcomes.
     """
-    by_order: dict[int, list[Pick]] = defaultdict(list)
-    for pick in picks:
-        by_order[pick.order_id].append(pick)
-    items = _Parts(lambda key: f'"item_code":{json_text(item_codes.get(key, ""))}')
-    lots = _Parts(lambda key: f'"lot":{key},"lot_reference":{json_text(lot_references.get(key, ""))}')
-    tail = f',"run":{run.pk},"as_of":"{run.as_of.isoformat()}","method":{json_text(run.method)}'
     events = RunEvents()
-    for row in outcomes:
-        order_id, number, outcome_status, quantity, amount, reason, short_lines, shortfalls = row
-        order_picks = by_order.get(order_id)
+    for order_id, _number, outcome_status, _quantity, _amount, reason, short_lines, _shortfalls in outcomes:
+        picked = order_id in orders_with_picks
         short = outcome_status in SHORT and short_lines and reason != ORDERED_LATER
-        if not order_picks and not short:
+        if not picked and not short:
             continue
-        number_text, status, sequence = json_text(number), orders[order_id][1], orders[order_id][2]
-        if order_picks:
+        sequence = sequences[order_id]
+        if picked:
             sequence += 1
-            body = ",".join([PICK % (p.line_id, items[p.item_id], lots[p.lot_id], p.quantity, p.unit_cost, p.amount,
-                                     BOOLEAN[p.cost_final]) for p in order_picks])
-            events.rows.append((EventType.ALLOCATED, order_id, sequence, None,
-                                f'{{"order":{{"id":{order_id},"number":{number_text}}},"sequence":{sequence}{tail},'
-                                f'"status":"{status}","quantity":{quantity},"amount":"{amount}","picks":[{body}]}}'))
+            events.rows.append((EventType.ALLOCATED, order_id, sequence, None, ""))
         if short:
             sequence += 1
-            events.rows.append((EventType.SHORT, order_id, sequence, None,
-                                f'{{"order":{{"id":{order_id},"number":{number_text}}},"sequence":{sequence}{tail},'
-                                f'"status":"{status}","outcome":"{outcome_status}","reason":{json_text(reason)},'
-                                f'"shortfalls":{shortfalls}}}'))
-        events.sequences[order_id] = sequence
+            events.rows.append((EventType.SHORT, order_id, sequence, None, ""))
+        events.steps[order_id] = sequence - sequences[order_id]
     return events

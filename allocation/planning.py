@@ -118,7 +118,6 @@ def plan_run(run: AllocationRun, *, lock: bool, progress: Progress | None) -> tu
     plan.outcomes += [_ordered_later(order_id, demands.per_order[order_id]) for order_id in sorted(later)]
     plan.outcomes += [OrderOutcome(o.id, OutcomeStatus.SKIPPED, reason="cancelled")
                       for o in orders if o.status == OrderStatus.CANCELLED]
-    plan.lot_references = {lot.id: lot.reference for lot in lots}
     return orders, plan, _statuses(serving, demands, plan)
 
 

@@ -24,7 +24,7 @@ from django.utils import timezone
 
 from allocation import loads, writes
 from allocation.domain import ORDERED_LATER, InsufficientStock, OrderOutcome, OutcomeStatus, PeriodClosed, Pick, Plan
-from allocation.events import RunEvents, Subscriptions, run_event_rows
+from allocation.events import Subscriptions, run_event_rows
 from allocation.models import AllocationRun, RunOutcome, RunStatus
 from allocation.parameters import RunRequest
 from allocation.periods import PeriodCloseReport, period_close  # noqa: F401  (services of this module)
@@ -128,14 +128,8 @@ def _write(run: AllocationRun, orders: list[loads.OrderRow], plan: Plan, statuse
     deltas: dict[int, int] = defaultdict(int)
     for pick in plan.picks:
         deltas[pick.lot_id] += pick.quantity
-    before = {o.id: o.event_sequence for o in orders}
-
-    def events_of(saved: AllocationRun) -> RunEvents:
-        codes = _item_codes({p.item_id for p in plan.picks})  # the shortfalls carry their codes already
-        state = {o.id: (o.number, statuses.get(o.id, o.status), o.event_sequence) for o in orders}
-        return run_event_rows(saved, state, plan.picks, outcomes, codes, plan.lot_references)
-
-    writes.write_run(run, writes.RunWrites(plan.picks, deltas, statuses, outcomes, events_of, before, subscriptions),
+    events = run_event_rows(outcomes, {pick.order_id for pick in plan.picks}, {o.id: o.event_sequence for o in orders})
+    writes.write_run(run, writes.RunWrites(plan.picks, deltas, statuses, outcomes, events, subscriptions),
                      timezone.now())
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -101,22 +101,23 @@ def _lots_sql(deltas: Mapping[int, int]) -> tuple[str, list]:
     )
 
 
-def _statuses_sql(statuses: Mapping[int, str], now: datetime, sequences: Mapping[int, int] | None = None,
+def _statuses_sql(statuses: Mapping[int, str], now: datetime, steps: Mapping[int, int] | None = None,
                   ) -> tuple[str, list]:
-    """Return an UPDATE of the orders' new statuses (a changed status stamps `updated_at`) and event sequences."""
-    if not sequences:
+    """Return an UPDATE of the orders' new statuses (a changed status stamps `updated_at`) and event sequences
+    (each moved on by `steps[id]`, the order's new events)."""
+    if not steps:
         return (
             f"UPDATE {table(Order)} AS o SET status = s.status, updated_at = %s "
             "FROM unnest(%s::bigint[], %s::text[]) AS s(id, status) WHERE o.id = s.id",
             [now, list(statuses.keys()), list(statuses.values())],
         )
-    ids = sorted(statuses.keys() | sequences.keys())
+    ids = sorted(statuses.keys() | steps.keys())
     return (
         f"UPDATE {table(Order)} AS o SET status = COALESCE(s.status, o.status), "
-        "event_sequence = COALESCE(s.seq, o.event_sequence), "
+        "event_sequence = o.event_sequence + COALESCE(s.step, 0), "
         "updated_at = CASE WHEN s.status IS NULL THEN o.updated_at ELSE %s END "
-        "FROM unnest(%s::bigint[], %s::text[], %s::integer[]) AS s(id, status, seq) WHERE o.id = s.id",
-        [now, ids, [statuses.get(i) for i in ids], [sequences.get(i) for i in ids]],
+        "FROM unnest(%s::bigint[], %s::text[], %s::integer[]) AS s(id, status, step) WHERE o.id = s.id",
+        [now, ids, [statuses.get(i) for i in ids], [steps.get(i) for i in ids]],
     )
 
 
@@ -138,40 +139,30 @@ def add_lot_allocations(deltas: Mapping[int, int]) -> None:
             )
 
 
-def set_order_statuses(statuses: Mapping[int, str], now: datetime) -> None:
-    """Store each order's new status (`statuses[order_id]`).
+def set_order_statuses(statuses: Mapping[int, str], now: datetime, steps: Mapping[int, int] | None = None) -> None:
+    """Store each order's new status (`statuses[order_id]`) and move its event sequence on by `steps[order_id]`.
 
-    SQLite: one UPDATE ... WHERE id IN (...) per status and batch (a run sets
-    a few distinct statuses on thousands of orders).
+    SQLite: one UPDATE ... WHERE id IN (...) per (status, step) and batch (a run sets a few distinct
+    statuses and steps on thousands of orders).
     """
-    if not statuses:
+    steps = steps or {}
+    if not statuses and not steps:
         return
     with connection.cursor() as cursor:
         if is_postgres():
-            cursor.execute(*_statuses_sql(statuses, now))
+            cursor.execute(*_statuses_sql(statuses, now, steps))
             return
         stamp = connection.ops.adapt_datetimefield_value(now)
-        by_status: dict[str, list[int]] = defaultdict(list)
-        for order_id, status in statuses.items():
-            by_status[status].append(order_id)
-        for status, ids in by_status.items():
-            for chunk in chunked(sorted(ids), sqlite_rows_per_statement(1, 2)):
-                cursor.execute(
-                    f"UPDATE {table(Order)} SET status = %s, updated_at = %s WHERE id IN ({', '.join(['%s'] * len(chunk))})",
-                    [status, stamp, *chunk],
-                )
-
-
-def add_event_sequences(sequences: Mapping[int, int], before: Mapping[int, int]) -> None:
-    """Move each order's event sequence from `before[id]` to `sequences[id]` (SQLite: one UPDATE per step size)."""
-    by_step: dict[int, list[int]] = defaultdict(list)
-    for order_id, sequence in sequences.items():
-        by_step[sequence - before[order_id]].append(order_id)
-    with connection.cursor() as cursor:
-        for step, ids in by_step.items():
-            for chunk in chunked(sorted(ids), sqlite_rows_per_statement(1, 1)):
-                cursor.execute(f"UPDATE {table(Order)} SET event_sequence = event_sequence + %s "
-                               f"WHERE id IN ({', '.join(['%s'] * len(chunk))})", [step, *chunk])
+        groups: dict[tuple[str | None, int], list[int]] = defaultdict(list)
+        for order_id in statuses.keys() | steps.keys():
+            groups[(statuses.get(order_id), steps.get(order_id, 0))].append(order_id)
+        for (status, step), ids in groups.items():
+            sets, params = (["status = %s", "updated_at = %s"], [status, stamp]) if status is not None else ([], [])
+            if step:
+                sets, params = [*sets, "event_sequence = event_sequence + %s"], [*params, step]
+            for chunk in chunked(sorted(ids), sqlite_rows_per_statement(1, len(params))):
+                cursor.execute(f"UPDATE {table(Order)} SET {', '.join(sets)} "
+                               f"WHERE id IN ({', '.join(['%s'] * len(chunk))})", [*params, *chunk])
 
 
 RUN_SUMMARY = (
@@ -183,14 +174,13 @@ RUN_SUMMARY = (
 @dataclass
 class RunWrites:
     """What a planned run writes: its picks, the lots' new allocations, the orders' new statuses, its outcome
-    rows, and its events (made once the run has its id) with the endpoints that receive them."""
+    rows, and its events (one row per order, see `allocation.event_data`) with the endpoints that receive them."""
 
     picks: Sequence[Pick]
     deltas: Mapping[int, int]
     statuses: Mapping[int, str]
     outcomes: Sequence[tuple]
-    events_of: Callable[[AllocationRun], RunEvents]
-    sequences_before: Mapping[int, int]
+    events: RunEvents
     subscriptions: Subscriptions
 
 
@@ -206,18 +196,17 @@ def write_run(run: AllocationRun, w: RunWrites, now: datetime) -> None:
     inline = is_postgres() and max(len(w.picks), len(w.outcomes)) <= INLINE_RESULTS
     if run._state.adding and not inline:
         run.save(force_insert=True)  # the results refer to it: insert it first (its summary follows below)
-    events = w.events_of(run)
+    events = w.events
     if not inline:
         insert_rows(run, w.picks, w.outcomes, events.rows, now)
     if not is_postgres():
         add_lot_allocations(w.deltas)
-        set_order_statuses(w.statuses, now)
-        add_event_sequences(events.sequences, w.sequences_before)
+        set_order_statuses(w.statuses, now, events.steps)
         _update_run(run)
         deliveries_for_run(run.pk, now, w.subscriptions)
         return
     rows = (w.picks, w.outcomes, events.rows) if inline else ((), (), ())
-    prefix, params = _closing_ctes(run, rows, w, events.sequences, now)
+    prefix, params = _closing_ctes(run, rows, w, events.steps, now)
     if not run._state.adding:
         _update_run(run, prefix, params)
     else:
@@ -231,7 +220,7 @@ def write_run(run: AllocationRun, w: RunWrites, now: datetime) -> None:
 
 
 def _closing_ctes(run: AllocationRun, rows: tuple[Sequence, Sequence, Sequence], w: RunWrites,
-                  sequences: Mapping[int, int], now: datetime) -> tuple[str, list]:
+                  steps: Mapping[int, int], now: datetime) -> tuple[str, list]:
     """Return the WITH clause of a run's closing statement (PostgreSQL) and its parameters.
 
     It inserts the run if it is new (`n`), then the results, outcomes and events given (`r`, `o`, `e`) and
@@ -256,8 +245,8 @@ def _closing_ctes(run: AllocationRun, rows: tuple[Sequence, Sequence, Sequence],
         parts.append(f"dl AS ({_deliveries_sql()})")
         params += [DeliveryStatus.PENDING, now, now, *map(list, zip(*w.subscriptions.pairs, strict=True))]
     for name, sql_and_values in (("d", _lots_sql(w.deltas) if w.deltas else None),
-                                 ("s", _statuses_sql(w.statuses, now, sequences)
-                                  if w.statuses or sequences else None)):
+                                 ("s", _statuses_sql(w.statuses, now, steps)
+                                  if w.statuses or steps else None)):
         if sql_and_values:
             parts.append(f"{name} AS ({sql_and_values[0]})")
             params += sql_and_values[1]

@@ -2,7 +2,9 @@
 
 An event is written in the same transaction as the change it tells of (a run's picks, a release, a
 shipment, a lot edit, a period close), so a rolled-back change leaves no event and a committed one
-leaves all of its events. Its `data` is JSON text, written once and sent as it is. Each active
+leaves all of its events. Its `data` is JSON text, written once and sent as it is; a run's events
+(`allocation.allocated`, `order.short`) have none written and are told from the run's results and
+outcomes, which keep what they said (`allocation.event_data`). Each active
 endpoint subscribed to the event's type gets one delivery, created in that same transaction; the
 dispatcher (`allocation.delivery`) sends deliveries that are due and records every attempt.
 """
@@ -44,7 +46,8 @@ class Event(models.Model):
                             verbose_name=_("run"), db_constraint=False, db_index=False)
     lot = models.ForeignKey(Lot, on_delete=models.DO_NOTHING, null=True, blank=True, related_name="+",
                             verbose_name=_("lot"), db_constraint=False, db_index=False)
-    # The event's data as JSON text: what every delivery sends, byte for byte, inside {"type", "timestamp", "data"}.
+    # The event's data as JSON text: what every delivery sends, byte for byte, inside {"type", "timestamp", "data"};
+    # empty for a run's events, whose data `allocation.event_data.fill_data` makes from the run's rows.
     data = models.TextField(_("data"))
 
     class Meta:

@@ -50,6 +50,7 @@ def test_a_warehouse_hears_of_picks_ships_them_hears_it_shipped_and_prints_the_p
     assert run.status_code == 201, run.text
     # then: the warehouse hears, signed, what to pick for each order, to the cent
     assert warehouse.wait_for(2, timeout=20)
+    thread_kick.join(timeout=20)  # the dispatcher has recorded both attempts (SQLite's test database has one writer)
     allocated = {r.json()["data"]["order"]["number"]: r for r in warehouse.received}
     assert all(r.verified and verifies(r, warehouse.secret) for r in allocated.values())
     assert {r.json()["type"] for r in allocated.values()} == {"allocation.allocated"}

@@ -299,7 +299,9 @@ class Doors:
         self.api = client_for(allocator_user())
 
     def post_admin(self, url: str, data: dict) -> Answer:
-        self.admin.cookies.pop("messages", None)  # only this request's messages
+        session = self.admin.session  # only this request's messages (they are kept in the session)
+        if session.pop("_messages", None) is not None:
+            session.save()
         response = self.admin.post(url, data)
         said = [(m.level, str(m.message)) for m in get_messages(response.wsgi_request)]
         text = " | ".join(text for _, text in said)

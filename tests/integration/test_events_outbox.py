@@ -7,6 +7,7 @@ import pytest
 from django.db import transaction
 
 from allocation.domain import InsufficientStock
+from allocation.event_data import fill_data
 from allocation.events import Subscriptions
 from allocation.models import AllocationRun, Delivery, Event, EventType
 from allocation.services import allocation_release, allocation_run, order_cancel
@@ -24,6 +25,8 @@ def events(kind: str | None = None) -> list[tuple[Event, dict]]:
     rows = Event.objects.order_by("id")
     if kind:
         rows = rows.filter(type=kind)
+    rows = list(rows)
+    fill_data(rows)  # a run's events are made from its rows when read
     return [(event, json.loads(event.data)) for event in rows]
 
 
@@ -38,7 +41,7 @@ def test_a_run_writes_one_allocated_event_per_order_with_its_picks_to_the_cent(w
         run.pk, 1, 1, run.pk, "FIFO", "2026-01-25")
     assert [(p["lot_reference"], p["quantity"], p["unit_cost"], p["amount"]) for p in o1["picks"]] == [
         ("L1", 100, "10.0000", "1000.00"), ("L2", 20, "13.0000", "260.00")]
-    assert (o1["status"], o1["quantity"], o1["amount"]) == ("allocated", 120, "1260.00")
+    assert (o1["outcome"], o1["quantity"], o1["amount"]) == ("allocated", 120, "1260.00")
     assert [(p["lot_reference"], p["quantity"], p["amount"]) for p in o2["picks"]] == [
         ("L2", 30, "390.00"), ("L3", 30, "345.00")]
     assert o2["amount"] == "735.00" and o2["picks"][0]["item_code"] == "WIDGET"
@@ -56,7 +59,7 @@ def test_an_order_left_short_gets_an_order_short_event_after_its_allocated_one(w
     o3 = [(event.type, event.sequence, data) for event, data in events() if data["order"]["number"] == "O3"]
     assert [(kind, sequence) for kind, sequence, _ in o3] == [(EventType.ALLOCATED, 1), (EventType.SHORT, 2)]
     short = o3[1][2]
-    assert (short["outcome"], short["status"], short["sequence"]) == ("partial", "partially_allocated", 2)
+    assert (short["outcome"], short["reason"], short["sequence"]) == ("partial", "not enough stock", 2)
     assert [(s["item_code"], s["requested"], s["allocated"], s["short"]) for s in short["shortfalls"]] == [
         ("WIDGET", 200, 70, 130)]
 
@@ -126,6 +129,24 @@ def test_closing_a_period_is_an_event_with_the_re_costed_amounts(clock):
     assert (data["period"], data["results_recosted"]) == ("2026-01", 1)
     assert data["items"]["WIDGET"] == {"average": "11.0000", "results": 1, "quantity": 50, "old_amount": "500.00",
                                        "new_amount": "550.00", "difference": "50.00"}
+    # and the run's allocated event still says what was allocated then: the provisional cost, not final
+    (_, allocated), = events(EventType.ALLOCATED)
+    assert [(p["unit_cost"], p["amount"], p["cost_final"]) for p in allocated["picks"]] == [("10.0000", "500.00", False)]
+    assert (allocated["quantity"], allocated["amount"]) == (50, "500.00")
+
+
+def test_a_run_event_is_written_without_a_copy_of_its_picks_and_reads_the_same_every_time(widget_example):
+    # given
+    allocation_run(method="FIFO", as_of=JAN_25)
+    o1 = widget_example["orders"]["O1"]
+    first = [data for _, data in events(EventType.ALLOCATED)]
+    # when: O1 is released (its picks stay as rows, released) and its number changes
+    allocation_release(order=o1)
+    Order.objects.filter(pk=o1.pk).update(order_number="O1-renamed")
+    # then: the rows hold no data text, and the events say what they said
+    assert set(Event.objects.filter(type=EventType.ALLOCATED).values_list("data", flat=True)) == {""}
+    assert [data for _, data in events(EventType.ALLOCATED)] == first
+    assert first[0]["order"]["number"] == "O1"
 
 
 @pytest.mark.parametrize("orders", [2, INLINE_RESULTS + 5], ids=["inside the closing statement", "copied"])
