@@ -85,7 +85,7 @@ class Order(models.Model):
     note = models.TextField(_("note"), blank=True)
     # How many events (allocation.allocated, order.shipped, ...) were written about this order: each event
     # carries the next number, so a receiver can put them in order. Kept by the allocation services.
-    event_sequence = models.PositiveIntegerField(_("events"), default=0, db_default=0, editable=False)
+    event_sequence = models.PositiveIntegerField(_("event sequence"), default=0, db_default=0, editable=False)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 

@@ -3,6 +3,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from orders.models import Order
 
@@ -17,7 +18,7 @@ class Shipment(models.Model):
     """
 
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="shipments", verbose_name=_("order"))
-    reference = models.CharField(_("reference"), max_length=100, blank=True,
+    reference = models.CharField(pgettext_lazy("shipment", "reference"), max_length=100, blank=True,
                                  help_text=_("The warehouse's or carrier's reference, e.g. a tracking number."))
     quantity = models.PositiveIntegerField(_("quantity"))
     shipped_at = models.DateTimeField(_("shipped at"))
