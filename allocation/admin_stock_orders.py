@@ -8,6 +8,8 @@ which orders hold them, and what has shipped and is still on hand.
 """
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.contrib import admin
 from django.db.models import F, OuterRef, Q, Subquery, Sum
 from django.urls import reverse
@@ -19,8 +21,9 @@ from allocation import admin_shipping, admin_views
 from allocation.admin_actions import ORDER_ACTIONS, RunAllocationPermission, order_action_urls
 from allocation.models import AllocationResult
 from inventory_alloc.admin_base import delete_selected
+from inventory_alloc.display import money, number, unit_cost
 from orders.admin import OrderAdmin
-from orders.models import Order
+from orders.models import ALLOCATABLE_STATUSES, SHIPPED_STATUSES, Order, OrderStatus
 from stock.admin import LotAdmin
 from stock.models import Lot
 
@@ -30,6 +33,11 @@ HOLDERS_SHOWN = 100
 class AllocationOrderAdmin(RunAllocationPermission, admin_shipping.ShipOrderPermission, OrderAdmin):
     actions = [delete_selected, *ORDER_ACTIONS, admin_shipping.ship_orders]
     list_display = (*OrderAdmin.list_display, "allocated")
+    readonly_fields = (*OrderAdmin.readonly_fields, "allocation")
+
+    @admin.display(description=_("allocation"))
+    def allocation(self, order: Order) -> str:
+        return order_allocation_table(order) if order.pk else ""
 
     def get_urls(self):
         return order_action_urls(self) + admin_shipping.order_urls(self) + super().get_urls()
@@ -56,6 +64,7 @@ class AllocationOrderAdmin(RunAllocationPermission, admin_shipping.ShipOrderPerm
         if order is not None:
             extra["pick_list_url"] = reverse("admin:orders_order_pick_list", args=[order.pk],
                                              current_app=self.admin_site.name)
+            extra["order_actions"] = self.order_actions(request, order)
             if admin_shipping.can_ship(request) and held_units(order)["unshipped"]:
                 extra["ship_url"] = reverse("admin:orders_order_ship_one", args=[order.pk],
                                             current_app=self.admin_site.name)
@@ -64,6 +73,62 @@ class AllocationOrderAdmin(RunAllocationPermission, admin_shipping.ShipOrderPerm
                     "%(units)s of these units have shipped: they are never released, and the order can no longer "
                     "be cancelled.") % {"units": held_units(order)["shipped"]}
         return super().changeform_view(request, object_id, form_url, extra)
+
+
+    def order_actions(self, request, order: Order) -> list[dict]:
+        """Return the buttons of the order's page that open an action's page for this one order (allocate with
+        its preview, cancel with its confirmation), each where it can do something."""
+        if not admin_views.can_run_allocation(request):
+            return []
+        url = reverse("admin:orders_order_changelist", current_app=self.admin_site.name)
+        buttons = []
+        if order.status in ALLOCATABLE_STATUSES:
+            buttons.append({"url": url, "action": "allocate_orders", "label": gettext("Allocate…"), "id": "allocate"})
+        if order.status not in (OrderStatus.CANCELLED, *SHIPPED_STATUSES):
+            buttons.append({"url": url, "action": "cancel_orders", "label": gettext("Cancel order…"), "id": "cancel"})
+        return buttons
+
+
+PICKS_SHOWN = 500  # picks listed on an order's page (an order has at most ORDER_MAX_LINES lines)
+
+
+def order_allocation_table(order: Order) -> str:
+    """The order's lines with what is ordered, allocated, shipped and short, each line's active picks (lot, unit
+    cost, amount) and the order's allocated total: three queries whatever the order's size."""
+    lines = list(order.lines.select_related("item").order_by("id"))
+    picks = list(AllocationResult.objects.active().filter(order=order).select_related("lot").order_by(
+        "order_line_id", "id")[:PICKS_SHOWN + 1])
+    by_line: dict[int, list[AllocationResult]] = {}
+    for pick in picks[:PICKS_SHOWN]:
+        by_line.setdefault(pick.order_line_id, []).append(pick)
+    rows, total_quantity, total_amount = [], 0, Decimal("0")
+    for line in lines:
+        held = by_line.get(line.pk, [])
+        allocated = sum(p.allocated_quantity for p in held)
+        shipped = sum(p.shipped_quantity for p in held)
+        cost = sum((p.allocated_price for p in held), Decimal("0"))
+        total_quantity, total_amount = total_quantity + allocated, total_amount + cost
+        rows.append(format_html(
+            '<tr class="line"><th scope="row">{} {}</th><td>{}</td><td>{}</td><td>{}</td><td class="{}">{}</td>'
+            "<td>{}</td></tr>{}",
+            line.item.item_code, line.item.name, number(line.quantity), number(allocated), number(shipped),
+            "short" if line.quantity > allocated else "", number(max(line.quantity - allocated, 0)),
+            money(cost) if held else "",
+            format_html_join("", '<tr class="pick"><td>↳ <a href="{}">{}</a></td><td></td><td>{}</td><td>{}</td>'
+                                 "<td></td><td>{} × {} = {}</td></tr>", (
+                (reverse("admin:stock_lot_change", args=[p.lot_id]), p.lot.reference, number(p.allocated_quantity),
+                 number(p.shipped_quantity), number(p.allocated_quantity), unit_cost(p.unit_cost),
+                 money(p.allocated_price)) for p in held)),
+        ))
+    more = (format_html('<p class="help">{}</p>', gettext("Only the first %(count)s picks are listed.") % {
+        "count": PICKS_SHOWN}) if len(picks) > PICKS_SHOWN else "")
+    heads = (gettext("Line"), gettext("ordered"), gettext("allocated"), gettext("shipped"), gettext("short"),
+             gettext("cost"))
+    return format_html(
+        '<table class="order-allocation" id="order-allocation"><thead><tr>{}</tr></thead><tbody>{}</tbody>'
+        '<tfoot><tr><th scope="row">{}</th><td></td><td>{}</td><td></td><td></td><td>{}</td></tr></tfoot></table>{}',
+        format_html_join("", "<th>{}</th>", ((h,) for h in heads)), format_html_join("", "{}", ((r,) for r in rows)),
+        gettext("Allocated cost"), number(total_quantity), money(total_amount), more)
 
 
 def held_units(order: Order) -> dict[str, int]:

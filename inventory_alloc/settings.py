@@ -123,6 +123,8 @@ USE_I18N = True
 USE_TZ = True
 # The business time zone: "today", allocation dates and period boundaries use it.
 TIME_ZONE = env.str("BUSINESS_TIME_ZONE", default="Asia/Tokyo")
+# The currency amounts are in: the back office shows them with its decimals (JPY 0, USD/EUR 2); storage keeps 2.
+CURRENCY = env.str("CURRENCY", default="JPY").upper()
 
 STATIC_URL = env.str("DJANGO_STATIC_URL", default="static/")
 STATIC_ROOT = BASE_DIR / "staticfiles"

@@ -40,6 +40,9 @@ class OrderLineInline(admin.TabularInline):
     def get_max_num(self, request, obj=None, **kwargs) -> int:
         return settings.ORDER_MAX_LINES
 
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("item")  # a line reads "CODE name × quantity"
+
     def get_formset(self, request, obj=None, **kwargs):
         return super().get_formset(request, obj, validate_max=True, **kwargs)
     fields = ("item", "quantity", "unit_price", "lot", "subtotal")

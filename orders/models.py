@@ -122,7 +122,7 @@ class OrderLine(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.order_id}/{self.item_id} × {self.quantity}"
+        return f"{self.item.item_code} {self.item.name} × {self.quantity}"
 
     @property
     def subtotal(self) -> Decimal | None:

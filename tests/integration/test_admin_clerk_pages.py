@@ -1,0 +1,117 @@
+"""What a clerk sees where they work: stock per item, an order's allocation on its page, its buttons."""
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from django.contrib.auth.models import Permission
+
+from allocation.services import allocation_run
+from allocation.shipping import order_ship
+from orders.models import Order, OrderLine, OrderStatus
+from stock.models import Item
+from tests.factories import ItemFactory, LotFactory
+
+JAN_25 = date(2026, 1, 25)
+
+
+@pytest.fixture
+def allocated(widget_example, admin_user):
+    orders = widget_example["orders"]
+    allocation_run(method="FIFO", orders=[orders["O1"], orders["O2"]], as_of=JAN_25, user=admin_user)
+    return widget_example
+
+
+def row_of(page: str, code: str) -> str:
+    start = page.index(f">{code}</a>")
+    return page[start:page.index("</tr>", start)]
+
+
+def test_the_items_list_shows_on_hand_allocated_available_inbound_and_next_expiry(admin_client, allocated):
+    # given: O1 ships 120 (L1 100, L2 20); an empty item and one with an expiring lot
+    order_ship(order=allocated["orders"]["O1"])
+    LotFactory(reference="L5", item=allocated["item"], received_on=date(2026, 1, 21), quantity=1000,
+               unit_cost=Decimal("9"), expires_on=date(2026, 3, 1))
+    ItemFactory(item_code="EMPTY")
+    # when
+    page = admin_client.get("/admin/stock/item/").content.decode()
+    # then: received 100+50+100+1000, 120 shipped → 1,130 on hand; 180 allocated − 120 shipped = 60 held;
+    # received − allocated = 1,250 − 180 = 1,070 available; L4's 200 inbound; L5 expires first
+    cells = row_of(page, "WIDGET")
+    for column, shown in (("on_hand", "1,130"), ("allocated", "60"), ("available", "1,070"), ("inbound", "200")):
+        assert f'class="field-{column}">{shown}</td>' in cells, column
+    assert "03" in cells.split('class="field-next_expiry')[1].split("</td>")[0]  # 2026-03-01, as the language writes it
+    empty = row_of(page, "EMPTY")
+    assert 'class="field-on_hand">0</td>' in empty and 'class="field-inbound">0</td>' in empty
+
+
+def test_the_items_list_sorts_by_stock_and_runs_the_same_queries_whatever_its_length(
+        admin_client, allocated, django_assert_max_num_queries):
+    with django_assert_max_num_queries(20) as few:
+        admin_client.get("/admin/stock/item/?o=-4")
+    for n in range(30):
+        LotFactory(item=ItemFactory(item_code=f"X{n:03d}"), quantity=n + 1, received_on=date(2026, 1, 2))
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        page = admin_client.get("/admin/stock/item/?o=-4").content.decode()
+    # sorted by available, most first: WIDGET (70) before X029 (30)
+    assert page.index(">WIDGET</a>") < page.index(">X029</a>") < page.index(">X000</a>")
+
+
+def test_an_items_page_lists_its_lots_with_their_figures_and_links_to_all(admin_client, allocated):
+    item = Item.objects.get(item_code="WIDGET")
+    page = admin_client.get(f"/admin/stock/item/{item.pk}/change/").content.decode()
+    assert 'class="item-lots"' in page and 'class="item-stock"' in page
+    assert page.index(">L4</a>") < page.index(">L1</a>")  # newest first
+    assert f"/admin/stock/lot/?item__id__exact={item.pk}" in page
+    assert admin_client.get(f"/admin/stock/lot/?item__id__exact={item.pk}").status_code == 200
+
+
+def test_the_order_page_shows_each_line_its_picks_and_the_allocated_total(admin_client, allocated):
+    o1 = allocated["orders"]["O1"]
+    page = admin_client.get(f"/admin/orders/order/{o1.pk}/change/").content.decode()
+    table = page[page.index('id="order-allocation"'):page.index("</table>", page.index('id="order-allocation"'))]
+    assert "WIDGET Widget" in table
+    # 120 ordered, 120 allocated, 0 shipped, 0 short; L1 100 × 10 and L2 20 × 13; cost 1,260 (JPY: no decimals)
+    assert "<td>120</td><td>120</td><td>0</td>" in table
+    assert "10.0000 = 1,000" in table and "13.0000 = 260" in table
+    assert "<td>1,260</td>" in table.split("<tfoot>")[1]
+    # and the lines read plainly in the inline
+    assert str(OrderLine.objects.select_related("item").get(order=o1)) == "WIDGET Widget × 120"
+
+
+def test_money_follows_the_currency_setting(admin_client, allocated, settings):
+    settings.CURRENCY = "USD"
+    o1 = allocated["orders"]["O1"]
+    page = admin_client.get(f"/admin/orders/order/{o1.pk}/change/").content.decode()
+    assert "13.0000 = 260.00" in page and "<td>1,260.00</td>" in page
+
+
+def test_the_order_page_allocates_with_the_preview_and_cancels_with_the_confirmation(admin_client, widget_example):
+    o1 = widget_example["orders"]["O1"]
+    page = admin_client.get(f"/admin/orders/order/{o1.pk}/change/").content.decode()
+    assert 'id="order-allocate"' in page and 'id="order-cancel"' in page
+    # when: the Allocate… button posts the action for this one order
+    preview = admin_client.post("/admin/orders/order/", {"action": "allocate_orders", "index": "0",
+                                                         "_selected_action": [str(o1.pk)]})
+    # then: the allocate page, for O1 only
+    assert preview.status_code == 200
+    assert preview.templates[0].name == "admin/orders/order/allocate.html"
+    assert [o.order_number for o in preview.context["orders"]] == ["O1"]
+    # when: Cancel order… for this one order
+    confirm = admin_client.post("/admin/orders/order/", {"action": "cancel_orders", "index": "0",
+                                                         "_selected_action": [str(o1.pk)]})
+    assert confirm.status_code == 200 and b"Yes, cancel the orders" in confirm.content
+    assert Order.objects.get(pk=o1.pk).status == OrderStatus.OPEN  # nothing happens before the confirmation
+
+
+def test_a_shipped_order_has_no_allocate_or_cancel_button_and_a_clerk_without_the_right_sees_none(
+        client, admin_client, allocated, django_user_model):
+    o1 = allocated["orders"]["O1"]
+    order_ship(order=o1)
+    page = admin_client.get(f"/admin/orders/order/{o1.pk}/change/").content.decode()
+    assert 'id="order-allocate"' not in page and 'id="order-cancel"' not in page
+    viewer = django_user_model.objects.create_user("viewer", password="x", is_staff=True)
+    viewer.user_permissions.add(Permission.objects.get(codename="view_order"))
+    client.force_login(viewer)
+    o2 = allocated["orders"]["O2"]
+    page = client.get(f"/admin/orders/order/{o2.pk}/change/").content.decode()
+    assert 'id="order-actions"' not in page and 'id="order-allocation"' in page
