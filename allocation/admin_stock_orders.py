@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from django.conf import settings
 from django.contrib import admin
 from django.db.models import F, OuterRef, Q, Subquery, Sum
 from django.urls import reverse
@@ -20,10 +21,11 @@ from django.utils.translation import gettext_lazy as _
 from allocation import admin_shipping, admin_views
 from allocation.admin_actions import ORDER_ACTIONS, RunAllocationPermission, order_action_urls
 from allocation.models import AllocationResult
+from allocation.scores import customer_metrics
 from inventory_alloc.admin_base import delete_selected
 from inventory_alloc.display import money, number, unit_cost
-from orders.admin import OrderAdmin
-from orders.models import ALLOCATABLE_STATUSES, SHIPPED_STATUSES, Order, OrderStatus
+from orders.admin import CustomerAdmin, OrderAdmin
+from orders.models import ALLOCATABLE_STATUSES, SHIPPED_STATUSES, Customer, Order, OrderStatus
 from stock.admin import LotAdmin
 from stock.models import Lot
 
@@ -176,9 +178,47 @@ class AllocationLotAdmin(LotAdmin):
         )
 
 
+class ScoredCustomerAdmin(CustomerAdmin):
+    """Customers with their score (policy `customer_score`) as a column and, on a customer's page, its parts."""
+
+    list_display = (*CustomerAdmin.list_display, "score")
+    readonly_fields = (*CustomerAdmin.readonly_fields, "score_parts")
+
+    def get_changelist_instance(self, request):
+        changelist = super().get_changelist_instance(request)
+        metrics = customer_metrics([customer.pk for customer in changelist.result_list])  # one page, fixed queries
+        for customer in changelist.result_list:
+            customer.metrics = metrics.get(customer.pk)
+        return changelist
+
+    @admin.display(description=_("score"))
+    def score(self, customer: Customer) -> str:
+        metrics = getattr(customer, "metrics", None)
+        return f"{metrics.score:.1f}" if metrics else "–"
+
+    @admin.display(description=_("score"))
+    def score_parts(self, customer: Customer) -> str:
+        if not customer.pk:
+            return ""
+        metrics = customer_metrics([customer.pk])[customer.pk]
+        weights = settings.ALLOCATION_SCORE_WEIGHTS
+        parts = ((gettext("performance"), metrics.performance, weights["performance"]),
+                 (gettext("payment frequency"), metrics.payment_frequency, weights["payment_frequency"]),
+                 (gettext("credit adherence"), metrics.credit_adherence, weights["credit_adherence"]),
+                 (gettext("stock availability"), metrics.stock_availability, weights["stock_availability"]))
+        return format_html(
+            '<table class="customer-score" id="customer-score"><tbody>{}</tbody><tfoot><tr><th scope="row">{}</th>'
+            "<td>{}</td><td></td></tr></tfoot></table><p class=\"help\">{}</p>",
+            format_html_join("", '<tr><th scope="row">{}</th><td>{}</td><td>× {}</td></tr>',
+                             ((label, f"{value:.2f}", f"{weight:g}") for label, value, weight in parts)),
+            gettext("score"), f"{metrics.score:.1f}",
+            gettext("What the customer_score policy ranks orders by: each part from 0 to 1, times its weight "
+                    "(ALLOCATION_SCORE_WEIGHTS); the score is their sum, out of 100."))
+
+
 def extend(site: admin.AdminSite) -> None:
-    """Register the allocation app's versions of the order and lot admins on `site`."""
-    for model, model_admin in ((Order, AllocationOrderAdmin), (Lot, AllocationLotAdmin)):
+    """Register the allocation app's versions of the customer, order and lot admins on `site`."""
+    for model, model_admin in ((Customer, ScoredCustomerAdmin), (Order, AllocationOrderAdmin), (Lot, AllocationLotAdmin)):
         if site.is_registered(model):
             site.unregister(model)
         site.register(model, model_admin)

@@ -11,12 +11,12 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from django.db.models import Count, F, Q, Sum
-from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from allocation.models import AllocationResult, AllocationRun
 from orders.models import ALLOCATABLE_STATUSES, Order, OrderLine, OrderStatus
 from stock.models import Item, Lot
+from stock.selectors import stock_figures
 
 TOP_ITEMS = 10
 EXPIRY_DAYS = 30
@@ -45,38 +45,19 @@ class Bar:
         return self.y + CHART_ROW // 2 + 4
 
 
-def _in_stock(prefix: str, today: date) -> Q:
-    """Lots received by `today` and not expired (the stock that can be allocated)."""
-    return (
-        Q(**{f"{prefix}received_on__isnull": False, f"{prefix}received_on__lte": today})
-        & (Q(**{f"{prefix}expires_on__isnull": True}) | Q(**{f"{prefix}expires_on__gte": today}))
-    )
-
-
 def item_stock(today: date, limit: int = TOP_ITEMS) -> list[Item]:
-    """Return the items with the most allocated stock, annotated on_hand / allocated / available / inbound."""
-    stocked = _in_stock("lots__", today)
-    inbound = Q(lots__received_on__isnull=True) | Q(lots__received_on__gt=today)
+    """Return the items with the most allocated stock, with the figures of `stock.selectors` (on_hand_units, ...)."""
     return list(
-        Item.objects.annotate(
-            on_hand=Coalesce(Sum("lots__quantity", filter=stocked), 0),
-            allocated=Coalesce(Sum("lots__allocated_quantity", filter=stocked), 0),
-            inbound=Coalesce(Sum("lots__quantity", filter=inbound), 0),
-        ).annotate(available=F("on_hand") - F("allocated"))
-        .filter(Q(on_hand__gt=0) | Q(inbound__gt=0))
-        .order_by("-allocated", "-on_hand", "item_code")[:limit]
+        Item.objects.annotate(**stock_figures(today))
+        .filter(Q(on_hand_units__gt=0) | Q(inbound_units__gt=0) | Q(allocated_units__gt=0))
+        .order_by("-allocated_units", "-on_hand_units", "item_code")[:limit]
     )
 
 
 def stock_totals(today: date) -> dict[str, int]:
-    stocked = _in_stock("", today)
-    totals = Lot.objects.aggregate(
-        on_hand=Coalesce(Sum("quantity", filter=stocked), 0),
-        allocated=Coalesce(Sum("allocated_quantity", filter=stocked), 0),
-        inbound=Coalesce(Sum("quantity", filter=Q(received_on__isnull=True) | Q(received_on__gt=today)), 0),
-    )
-    totals["available"] = totals["on_hand"] - totals["allocated"]
-    return totals
+    figures = stock_figures(today, prefix="")
+    del figures["next_expiry"]
+    return Lot.objects.aggregate(**figures)
 
 
 def _rate(part: int | None, whole: int | None) -> Decimal | None:
@@ -116,11 +97,11 @@ def expiring_lots(today: date) -> tuple[list[Lot], int]:
 
 def chart(items: list[Item]) -> dict:
     """Lay out the allocated-vs-available bars of the given items."""
-    scale = max((item.on_hand for item in items), default=0) or 1
+    scale = max((item.allocated_units + max(item.available_units, 0) for item in items), default=0) or 1
     span = CHART_WIDTH - CHART_LABEL - CHART_VALUES
     bars = [
-        Bar(i * CHART_ROW, item.item_code, item.allocated, item.available,
-            round(span * item.allocated / scale, 1), round(span * max(item.available, 0) / scale, 1))
+        Bar(i * CHART_ROW, item.item_code, item.allocated_units, item.available_units,
+            round(span * item.allocated_units / scale, 1), round(span * max(item.available_units, 0) / scale, 1))
         for i, item in enumerate(items)
     ]
     return {

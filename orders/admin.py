@@ -1,11 +1,12 @@
 from django.conf import settings
 from django.contrib import admin, messages
-from django.db.models import OuterRef, Subquery, Sum
+from django.db.models import Exists, OuterRef, Q, Subquery, Sum
 from django.http import HttpResponseRedirect
 from django.utils.translation import gettext_lazy as _
 from import_export.admin import ImportExportModelAdmin, ImportMixin
 
 from inventory_alloc.admin_base import ServiceModelAdmin, copy_saved, delete_selected
+from inventory_alloc.admin_filters import InputFilter
 from orders.models import Customer, Order, OrderLine, Payment
 from orders.resources import CustomerResource, OrderLineResource
 from orders.selectors import order_total
@@ -91,6 +92,26 @@ def lines_of(formsets) -> list[dict]:
     return lines
 
 
+class CustomerFilter(InputFilter):
+    """Orders of the customers whose code is, or whose name contains, the text typed."""
+
+    title = _("customer")
+    parameter_name = "customer"
+
+    def filter(self, queryset, text: str):
+        return queryset.filter(Q(customer__code__iexact=text) | Q(customer__name__icontains=text))
+
+
+class ItemFilter(InputFilter):
+    """Orders with a line of the item whose code is the text typed."""
+
+    title = _("item")
+    parameter_name = "item"
+
+    def filter(self, queryset, text: str):
+        return queryset.filter(Exists(OrderLine.objects.filter(order_id=OuterRef("pk"), item__item_code__iexact=text)))
+
+
 @admin.register(Order)
 class OrderAdmin(ImportExportPermissions, ImportMixin, ServiceModelAdmin):
     """Orders, with the CSV/Excel import of orders (one row per line); saving and deleting go through
@@ -106,7 +127,7 @@ class OrderAdmin(ImportExportPermissions, ImportMixin, ServiceModelAdmin):
     actions = [delete_selected]
     change_form_template = "admin/orders/order/change_form.html"
     list_display = ("order_number", "customer", "order_date", "priority", "status", "ordered")
-    list_filter = ("status", "order_date")
+    list_filter = ("status", CustomerFilter, ItemFilter, "order_date")
     search_fields = ("order_number", "customer__code", "customer__name")
     date_hierarchy = "order_date"
     autocomplete_fields = ("customer",)

@@ -1,7 +1,9 @@
+from datetime import timedelta
+
 from django import forms
 from django.contrib import admin
-from django.db.models import F, Min, Q, Sum, Value
-from django.db.models.functions import Coalesce
+from django.contrib.admin.options import IncorrectLookupParameters
+from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
@@ -13,6 +15,7 @@ from inventory_alloc.admin_base import EXPORT_FORMATS, ServiceModelAdmin
 from inventory_alloc.display import number, short_date, unit_cost
 from stock.models import Item, Lot
 from stock.resources import ItemResource, LotResource
+from stock.selectors import stock_figures
 from stock.services import ITEM_WRITES, LOT_WRITES, lot_holders
 
 
@@ -32,28 +35,9 @@ class ImportExportPermissions:
 LOTS_SHOWN = 50  # lots listed on an item's page, newest first; the lot list has them all
 
 
-def item_stock() -> dict:
-    """Return the annotations of an item's stock, summed over its lots in one GROUP BY (a fixed query count).
-
-    on hand: received and not shipped; allocated: allocated and not shipped; available: received and not
-    allocated (what a run can take today); inbound: expected, not received yet; next expiry: the earliest
-    expiry of a lot that still has units in the warehouse.
-    """
-    today = timezone.localdate()
-    received = Q(lots__received_on__isnull=False, lots__received_on__lte=today)
-    zero = Value(0)
-    return {
-        "on_hand_units": Coalesce(Sum(F("lots__quantity") - F("lots__shipped_quantity"), filter=received), zero),
-        "allocated_units": Coalesce(Sum(F("lots__allocated_quantity") - F("lots__shipped_quantity")), zero),
-        "available_units": Coalesce(Sum(F("lots__quantity") - F("lots__allocated_quantity"), filter=received), zero),
-        "inbound_units": Coalesce(Sum("lots__quantity", filter=~received), zero),
-        "next_expiry": Min("lots__expires_on", filter=Q(lots__quantity__gt=F("lots__shipped_quantity"))),
-    }
-
-
 @admin.register(Item)
 class ItemAdmin(ImportExportPermissions, ImportExportModelAdmin, ServiceModelAdmin):
-    """Items with their stock as columns (sortable) and, on an item's page, its lots."""
+    """Items with their stock as columns (sortable; `stock.selectors` defines them) and, on an item's page, its lots."""
 
     writes = ITEM_WRITES
     resource_classes = [ItemResource]
@@ -64,7 +48,7 @@ class ItemAdmin(ImportExportPermissions, ImportExportModelAdmin, ServiceModelAdm
     readonly_fields = ("stock", "lots")
 
     def get_queryset(self, request):
-        return super().get_queryset(request).annotate(**item_stock())
+        return super().get_queryset(request).annotate(**stock_figures(timezone.localdate()))
 
     def get_fields(self, request, obj=None):
         fields = [f for f in super().get_fields(request, obj) if f not in self.readonly_fields]
@@ -117,6 +101,31 @@ class ItemAdmin(ImportExportPermissions, ImportExportModelAdmin, ServiceModelAdm
                            format_html_join("", "<th>{}</th>", ((h,) for h in heads)), body, more)
 
 
+class ExpiringFilter(admin.SimpleListFilter):
+    """Lots with units left (not all allocated) that expire within N days from today, or have expired.
+
+    Any number of days works in the URL (`?expiring=45`); the dashboard links to its 30 days here."""
+
+    title = _("expiry")
+    parameter_name = "expiring"
+
+    def lookups(self, request, model_admin):
+        return [("expired", _("Expired")), *((str(days), _("Within %(days)s days") % {"days": days})
+                                            for days in (7, 30, 90))]
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if value is None:
+            return queryset
+        today = timezone.localdate()
+        left = queryset.filter(quantity__gt=F("allocated_quantity"))
+        if value == "expired":
+            return left.filter(expires_on__lt=today)
+        if not value.isdigit() or not 0 < int(value) <= 3660:
+            raise IncorrectLookupParameters(f"expiring={value}")
+        return left.filter(expires_on__gte=today, expires_on__lte=today + timedelta(days=int(value)))
+
+
 class LotForm(forms.ModelForm):
     class Meta:
         model = Lot
@@ -146,7 +155,7 @@ class LotAdmin(ImportExportPermissions, ImportExportModelAdmin, ServiceModelAdmi
         "reference", "item", "quantity", "allocated_quantity", "available", "unit_cost",
         "received_on", "eta", "expires_on",
     )
-    list_filter = ("received_on", "expires_on", "item__category")
+    list_filter = (ExpiringFilter, "received_on", "expires_on", "item__category")
     search_fields = ("reference", "item__item_code", "item__name")
     date_hierarchy = "received_on"
     autocomplete_fields = ("item",)

@@ -1,7 +1,8 @@
-"""Template tags of the back office: the dashboard on the admin index."""
+"""Template tags of the back office: the dashboard on the admin index, and number, money and date filters."""
 from django import template
 
 from allocation.dashboard import dashboard
+from inventory_alloc import display
 
 register = template.Library()
 
@@ -13,3 +14,10 @@ def backoffice_dashboard(context) -> dict:
     if not (user.has_perm("stock.view_lot") and user.has_perm("orders.view_order")):
         return {"visible": False}
     return {"visible": True, "can_close_period": user.has_perm("allocation.run_allocation"), **dashboard()}
+
+
+# How numbers, money and dates read on every back-office page (`inventory_alloc.display`).
+register.filter("number", display.number)
+register.filter("money", display.money)
+register.filter("unit_cost", display.unit_cost)
+register.filter("short_date", display.short_date)

@@ -9,7 +9,7 @@ from allocation.services import allocation_run
 from allocation.shipping import order_ship
 from orders.models import Order, OrderLine, OrderStatus
 from stock.models import Item
-from tests.factories import ItemFactory, LotFactory
+from tests.factories import ItemFactory, LotFactory, order_with_lines
 
 JAN_25 = date(2026, 1, 25)
 
@@ -30,7 +30,7 @@ def test_the_items_list_shows_on_hand_allocated_available_inbound_and_next_expir
     # given: O1 ships 120 (L1 100, L2 20); an empty item and one with an expiring lot
     order_ship(order=allocated["orders"]["O1"])
     LotFactory(reference="L5", item=allocated["item"], received_on=date(2026, 1, 21), quantity=1000,
-               unit_cost=Decimal("9"), expires_on=date(2026, 3, 1))
+               unit_cost=Decimal("9"), expires_on=date(2027, 3, 1))
     ItemFactory(item_code="EMPTY")
     # when
     page = admin_client.get("/admin/stock/item/").content.decode()
@@ -39,7 +39,7 @@ def test_the_items_list_shows_on_hand_allocated_available_inbound_and_next_expir
     cells = row_of(page, "WIDGET")
     for column, shown in (("on_hand", "1,130"), ("allocated", "60"), ("available", "1,070"), ("inbound", "200")):
         assert f'class="field-{column}">{shown}</td>' in cells, column
-    assert "03" in cells.split('class="field-next_expiry')[1].split("</td>")[0]  # 2026-03-01, as the language writes it
+    assert "03" in cells.split('class="field-next_expiry')[1].split("</td>")[0]  # 2027-03-01, as the language writes it
     empty = row_of(page, "EMPTY")
     assert 'class="field-on_hand">0</td>' in empty and 'class="field-inbound">0</td>' in empty
 
@@ -115,3 +115,57 @@ def test_a_shipped_order_has_no_allocate_or_cancel_button_and_a_clerk_without_th
     o2 = allocated["orders"]["O2"]
     page = client.get(f"/admin/orders/order/{o2.pk}/change/").content.decode()
     assert 'id="order-actions"' not in page and 'id="order-allocation"' in page
+
+
+def test_orders_filter_by_customer_and_by_item_typed_in(admin_client, widget_example):
+    gadget = ItemFactory(item_code="GADGET")
+    o3 = order_with_lines("O3", date(2026, 1, 14), (gadget, 5))
+    customer = o3.customer
+
+    def numbers(query: str) -> list[str]:
+        response = admin_client.get(f"/admin/orders/order/?{query}")
+        assert response.status_code == 200
+        return sorted(o.order_number for o in response.context["cl"].result_list)
+
+    assert numbers("item=gadget") == ["O3"]
+    assert numbers("item=WIDGET") == ["O1", "O2"]
+    assert numbers(f"customer={customer.code}") == sorted(
+        Order.objects.filter(customer=customer).values_list("order_number", flat=True))
+    assert numbers("item=NOPE") == []
+    # the filter is a text box that keeps the other filters
+    page = admin_client.get("/admin/orders/order/?status__exact=open&item=WIDGET").content.decode()
+    assert 'name="item" value="WIDGET"' in page and 'name="status__exact" value="open"' in page
+
+
+def test_lots_filter_by_expiring_within_days_and_the_dashboard_links_there(admin_client, widget_example, clock):
+    clock(date(2026, 1, 25))
+    item = widget_example["item"]
+    LotFactory(reference="SOON", item=item, received_on=date(2026, 1, 2), quantity=10, expires_on=date(2026, 2, 10))
+    LotFactory(reference="LATER", item=item, received_on=date(2026, 1, 2), quantity=10, expires_on=date(2026, 6, 1))
+    LotFactory(reference="GONE", item=item, received_on=date(2026, 1, 2), quantity=10, expires_on=date(2026, 1, 20))
+
+    def references(query: str) -> list[str]:
+        response = admin_client.get(f"/admin/stock/lot/?{query}")
+        assert response.status_code == 200
+        return sorted(lot.reference for lot in response.context["cl"].result_list)
+
+    assert references("expiring=30") == ["SOON"]
+    assert references("expiring=180") == ["LATER", "SOON"]
+    assert references("expiring=expired") == ["GONE"]
+    assert admin_client.get("/admin/stock/lot/?expiring=soon").status_code == 302  # Django's "?e=1": not a 500
+    assert 'href="/admin/stock/lot/?expiring=30"' in admin_client.get("/admin/").content.decode()
+
+
+def test_customers_show_their_score_in_the_list_and_its_parts_on_their_page(admin_client, widget_example,
+                                                                           django_assert_max_num_queries):
+    customer = widget_example["orders"]["O1"].customer
+    page = admin_client.get("/admin/orders/customer/").content.decode()
+    assert 'class="field-score">47.5</td>' in page  # neutral history (0.5 × 30 + 0.5 × 25), stock for all (20)
+    detail = admin_client.get(f"/admin/orders/customer/{customer.pk}/change/").content.decode()
+    assert 'id="customer-score"' in detail and "× 30" in detail
+    with django_assert_max_num_queries(20) as few:
+        admin_client.get("/admin/orders/customer/")
+    for n in range(20):
+        order_with_lines(f"X{n}", date(2026, 1, 3), (widget_example["item"], 1))
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        admin_client.get("/admin/orders/customer/")
