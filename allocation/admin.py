@@ -8,7 +8,7 @@ from allocation import admin_periods, admin_shipping, admin_stock_orders, admin_
 from allocation.models import SHORT_STATUSES, AllocationResult, AllocationRun, ClosedPeriod, RunOutcome, RunStatus
 from allocation.requests import allocation_runs_expire
 from allocation.resources import AllocationResultResource, AllocationRunResource
-from inventory_alloc.admin_base import EXPORT_FORMATS
+from inventory_alloc.admin_base import EXPORT_FORMATS, BusinessDateExport
 
 RUN_PAGE_ROWS = 100  # outcomes and results per page on a run's page
 
@@ -26,7 +26,7 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
-class ExportPermission:
+class ExportPermission(BusinessDateExport):
     export_formats = EXPORT_FORMATS
 
     def has_export_permission(self, request) -> bool:

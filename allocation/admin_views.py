@@ -24,7 +24,7 @@ from allocation.models import AllocationRun, OutcomeStatus, RunStatus
 from allocation.requests import allocation_request, allocation_run_retry
 from allocation.services import allocation_release, order_cancel
 from inventory_alloc.errors import DomainError
-from orders.models import OrderStatus
+from orders.models import Order, OrderStatus
 from stock.models import Item, Lot
 
 RUN_PERMISSION = "allocation.run_allocation"
@@ -135,12 +135,15 @@ def preview_context(report) -> dict:
 
 
 def domain_error_message(error: DomainError) -> str:
-    text = _("Refused: %(reason)s") % {"reason": error.message}
+    """Return a refusal in a clerk's words: order numbers, item codes and quantities, never an internal id."""
     if isinstance(error, InsufficientStock):
-        shorts = "; ".join(_("line %(line)s short %(short)s") % {"line": s.line_id, "short": s.short}
-                           for s in error.shortfalls)
-        text = f"{text} ({shorts})" if shorts else text
-    return text
+        number = Order.objects.filter(pk=error.data.get("order")).values_list("order_number", flat=True).first()
+        shorts = "; ".join(_("%(item)s short %(short)s of %(requested)s") % {
+            "item": error.item_codes.get(s.item_id, "?"), "short": s.short, "requested": s.requested}
+            for s in error.shortfalls)
+        return _("Refused: order %(order)s cannot be filled in full (%(shorts)s); nothing was allocated.") % {
+            "order": number or "?", "shorts": shorts}
+    return _("Refused: %(reason)s") % {"reason": error.message}
 
 
 def allocate_page(model_admin, request, queryset, selection, form, preview=None) -> TemplateResponse:

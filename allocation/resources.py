@@ -1,12 +1,13 @@
 """CSV/Excel export of allocation results and runs (the admin's Export buttons)."""
 from __future__ import annotations
 
-from import_export import fields, resources
+from import_export import fields
 
 from allocation.models import AllocationResult, AllocationRun
+from inventory_alloc.imports import PlainNumbersResource
 
 
-class AllocationResultResource(resources.ModelResource):
+class AllocationResultResource(PlainNumbersResource):
     run = fields.Field(attribute="run_id", column_name="run")
     order = fields.Field(attribute="order__order_number", column_name="order_number")
     item = fields.Field(attribute="item__item_code", column_name="item_code")
@@ -19,7 +20,7 @@ class AllocationResultResource(resources.ModelResource):
                   "allocation_date", "method", "cost_final", "provisional_unit_cost", "provisional_price", "released_at")
 
 
-class AllocationRunResource(resources.ModelResource):
+class AllocationRunResource(PlainNumbersResource):
     started_by = fields.Field(attribute="started_by__username", column_name="started_by")
 
     class Meta:

@@ -18,6 +18,7 @@ from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.http import HttpResponseRedirect
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from import_export.formats import base_formats
 
@@ -54,6 +55,13 @@ class FormulaSafe:
     def _escape_formulae(self, dataset) -> None:
         for _row in range(len(dataset)):
             dataset.append([neutralised(cell) for cell in dataset.lpop()])
+
+
+class BusinessDateExport:
+    """Names an export after the model and the business date (TIME_ZONE), not the server's UTC date."""
+
+    def get_export_filename(self, request, queryset, file_format) -> str:
+        return f"{self.model.__name__}-{timezone.localdate():%Y-%m-%d}.{file_format.get_extension()}"
 
 
 class CSV(FormulaSafe, base_formats.CSV):

@@ -9,6 +9,7 @@ from __future__ import annotations
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.utils.translation import gettext as _
 from import_export import resources, widgets
+from import_export.results import Result
 
 from inventory_alloc.errors import DomainError
 from inventory_alloc.records import Writes
@@ -27,7 +28,17 @@ class CodeWidget(widgets.ForeignKeyWidget):
             raise ValueError(_('No %(model)s "%(value)s".') % {"model": self.model._meta.verbose_name, "value": value})
 
 
-class WholeNumberWidget(widgets.IntegerWidget):
+class PlainNumber:
+    """Exports numbers as they are stored ("1410.00"), never with the page's thousands separators: a file is
+    read by programs too. Excel files get the numbers themselves."""
+
+    def render(self, value, obj=None, **kwargs):
+        if value is None:
+            return ""
+        return value if kwargs.get("force_native_type") else str(value)
+
+
+class WholeNumberWidget(PlainNumber, widgets.IntegerWidget):
     def clean(self, value, row=None, **kwargs):
         try:
             return super().clean(value, row=row, **kwargs)
@@ -35,7 +46,7 @@ class WholeNumberWidget(widgets.IntegerWidget):
             raise ValueError(_('"%(value)s" is not a whole number.') % {"value": value})
 
 
-class NumberWidget(widgets.DecimalWidget):
+class NumberWidget(PlainNumber, widgets.DecimalWidget):
     def clean(self, value, row=None, **kwargs):
         try:
             return super().clean(value, row=row, **kwargs)
@@ -43,23 +54,42 @@ class NumberWidget(widgets.DecimalWidget):
             raise ValueError(_('"%(value)s" is not a number.') % {"value": value})
 
 
-def row_error(error: DomainError, field: str = NON_FIELD_ERRORS) -> ValidationError:
-    """Return a service's refusal as the row's validation error, which the import shows on the row."""
-    return ValidationError({getattr(error, "field", None) or field: error.message})
+class SpreadsheetResult(Result):
+    """An import's result with rows numbered as the spreadsheet shows them: the header is row 1, so the
+    first data row is row 2 (import-export counts data rows from 1)."""
+
+    def append_invalid_row(self, number, row, validation_error):
+        super().append_invalid_row(number + 1, row, validation_error)
+
+    def append_error_row(self, number, row, errors):
+        super().append_error_row(number + 1, row, errors)
+
+    def row_errors(self):
+        return [(row.number, row.errors) for row in self.error_rows]
 
 
-class BackOfficeResource(resources.ModelResource):
-    """A model resource that writes through its model's services (`writes`, on the fields `write_fields`).
-
-    Its number columns also give a plain row error for text that is not a number.
-    """
-
-    writes: Writes | None = None
+class PlainNumbersResource(resources.ModelResource):
+    """A model resource whose number columns export plainly and import with a plain row error, and whose
+    import errors name the spreadsheet's own row numbers."""
 
     @classmethod
     def widget_from_django_field(cls, f, default=widgets.Widget):
         widget = super().widget_from_django_field(f, default)
         return {widgets.IntegerWidget: WholeNumberWidget, widgets.DecimalWidget: NumberWidget}.get(widget, widget)
+
+    def get_result_class(self):
+        return SpreadsheetResult
+
+
+def row_error(error: DomainError, field: str = NON_FIELD_ERRORS) -> ValidationError:
+    """Return a service's refusal as the row's validation error, which the import shows on the row."""
+    return ValidationError({getattr(error, "field", None) or field: error.message})
+
+
+class BackOfficeResource(PlainNumbersResource):
+    """A model resource that writes through its model's services (`writes`, on the fields `write_fields`)."""
+
+    writes: Writes | None = None
 
     def before_import(self, dataset, **kwargs) -> None:
         self.user = kwargs.get("user")

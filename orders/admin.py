@@ -3,12 +3,12 @@ from django.contrib import admin, messages
 from django.db.models import Exists, OuterRef, Q, Subquery, Sum
 from django.http import HttpResponseRedirect
 from django.utils.translation import gettext_lazy as _
-from import_export.admin import ImportExportModelAdmin, ImportMixin
+from import_export.admin import ExportMixin, ImportExportMixin, ImportExportModelAdmin
 
 from inventory_alloc.admin_base import ServiceModelAdmin, copy_saved, delete_selected
 from inventory_alloc.admin_filters import InputFilter
 from orders.models import Customer, Order, OrderLine, Payment
-from orders.resources import CustomerResource, OrderLineResource
+from orders.resources import CustomerResource, OrderLineResource, PaymentResource
 from orders.selectors import order_total
 from orders.services import CUSTOMER_WRITES, ORDER_WRITES, PAYMENT_WRITES, order_lock
 from stock.admin import ImportExportPermissions
@@ -113,9 +113,9 @@ class ItemFilter(InputFilter):
 
 
 @admin.register(Order)
-class OrderAdmin(ImportExportPermissions, ImportMixin, ServiceModelAdmin):
-    """Orders, with the CSV/Excel import of orders (one row per line); saving and deleting go through
-    `orders.services` (with its lines).
+class OrderAdmin(ImportExportPermissions, ImportExportMixin, ServiceModelAdmin):
+    """Orders, with the CSV/Excel import and export of orders (one row per line: an export imports back); saving
+    and deleting go through `orders.services` (with its lines).
 
     An order that another app holds (`orders.services.order_lock`: allocation, while it holds
     allocations) is read only, with a banner saying why; `release_url` may add a button to free it.
@@ -134,6 +134,12 @@ class OrderAdmin(ImportExportPermissions, ImportMixin, ServiceModelAdmin):
     list_select_related = ("customer",)
     readonly_fields = ("status", "total_amount", "created_at", "updated_at")
     inlines = [OrderLineInline]
+
+    def get_export_queryset(self, request):
+        """The lines of the orders the list shows (its filters and search), one row each."""
+        orders = super().get_export_queryset(request)
+        return OrderLine.objects.filter(order__in=orders.values("pk")).select_related(
+            "order__customer", "item", "lot").order_by("order__order_number", "id")
 
     def get_queryset(self, request):
         ordered = OrderLine.objects.filter(order_id=OuterRef("pk")).order_by().values("order_id").annotate(
@@ -180,8 +186,9 @@ class OrderAdmin(ImportExportPermissions, ImportMixin, ServiceModelAdmin):
 
 
 @admin.register(Payment)
-class PaymentAdmin(ServiceModelAdmin):
+class PaymentAdmin(ImportExportPermissions, ExportMixin, ServiceModelAdmin):
     writes = PAYMENT_WRITES
+    resource_classes = [PaymentResource]
     list_display = ("customer", "amount", "due_date", "paid_on", "status")
     list_filter = ("status", "due_date")
     search_fields = ("customer__code", "customer__name")

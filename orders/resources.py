@@ -10,10 +10,20 @@ from django.utils.translation import gettext as _
 from import_export import fields, widgets
 
 from inventory_alloc.errors import DomainError
-from inventory_alloc.imports import BackOfficeResource, CodeWidget, WholeNumberWidget, row_error
-from orders.models import Customer, Order, OrderLine
+from inventory_alloc.imports import BackOfficeResource, CodeWidget, PlainNumbersResource, WholeNumberWidget, row_error
+from orders.models import Customer, Order, OrderLine, Payment
 from orders.services import CUSTOMER_WRITES, order_create, order_lines_save, order_update
 from stock.models import Item, Lot
+
+
+class PaymentResource(PlainNumbersResource):
+    """Payments, exported (they are written on their page or through the API)."""
+
+    customer = fields.Field(attribute="customer__code", column_name="customer")
+
+    class Meta:
+        model = Payment
+        fields = ("id", "customer", "amount", "due_date", "paid_on", "status")
 
 
 class CustomerResource(BackOfficeResource):
@@ -28,7 +38,9 @@ class CustomerResource(BackOfficeResource):
 
 
 class OrderLineResource(BackOfficeResource):
-    """Orders, one row per line: order_number, customer, order_date, priority, item_code, quantity, unit_price, lot."""
+    """Orders, one row per line: order_number, customer, order_date, priority, item_code, quantity, unit_price, lot.
+
+    The export writes the same columns, so an exported file imports back."""
 
     order = fields.Field(attribute="order", column_name="order_number", widget=CodeWidget(Order, "order_number"))
     customer = fields.Field(column_name="customer")

@@ -11,16 +11,17 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from import_export.admin import ImportExportModelAdmin
 
-from inventory_alloc.admin_base import EXPORT_FORMATS, ServiceModelAdmin
+from inventory_alloc.admin_base import EXPORT_FORMATS, BusinessDateExport, ServiceModelAdmin
 from inventory_alloc.display import number, short_date, unit_cost
 from stock.models import Item, Lot
-from stock.resources import ItemResource, LotResource
+from stock.resources import ItemResource, LotExportResource, LotResource
 from stock.selectors import stock_figures
 from stock.services import ITEM_WRITES, LOT_WRITES, lot_holders
 
 
-class ImportExportPermissions:
-    """CSV and Excel only; import needs add and change rights on the model, export needs view rights."""
+class ImportExportPermissions(BusinessDateExport):
+    """CSV and Excel only; import needs add and change rights on the model, export needs view rights; files are
+    named after the business date."""
 
     import_formats = EXPORT_FORMATS
     export_formats = EXPORT_FORMATS
@@ -151,6 +152,9 @@ class LotAdmin(ImportExportPermissions, ImportExportModelAdmin, ServiceModelAdmi
     writes = LOT_WRITES
     form = LotForm
     resource_classes = [LotResource]
+
+    def get_export_resource_classes(self, request):
+        return [LotExportResource]
     list_display = (
         "reference", "item", "quantity", "allocated_quantity", "available", "unit_cost",
         "received_on", "eta", "expires_on",

@@ -1,7 +1,8 @@
 """CSV/Excel import and export of items and lots (see `inventory_alloc.imports`).
 
 Lots are matched by reference and updated through `stock.services.lot_update` (never below what is
-allocated, as the allocation app says; `allocated_quantity` is not a column).
+allocated, as the allocation app says). The export (`LotExportResource`) adds the allocated, shipped and
+available quantities, which an import ignores.
 """
 from __future__ import annotations
 
@@ -31,7 +32,6 @@ class LotResource(BackOfficeResource):
 
     class Meta:
         model = Lot
-        # allocated_quantity is kept by the allocation services; it is never a column.
         fields = ("reference", "item", "quantity", "unit_cost", "received_on", "eta", "expires_on", "note")
         import_id_fields = ("reference",)
         clean_model_instances = True
@@ -46,3 +46,15 @@ class LotResource(BackOfficeResource):
             except DomainError as refused:
                 errors.setdefault("quantity", ValidationError(refused.message))
         super().validate_instance(instance, errors, validate_unique)
+
+
+class LotExportResource(LotResource):
+    """Lots as exported: the import's columns, and what the allocation and shipping services keep (an import of
+    such a file ignores those three)."""
+
+    allocated_quantity = fields.Field(attribute="allocated_quantity", column_name="allocated_quantity", readonly=True)
+    shipped_quantity = fields.Field(attribute="shipped_quantity", column_name="shipped_quantity", readonly=True)
+    available_quantity = fields.Field(attribute="available_quantity", column_name="available_quantity", readonly=True)
+
+    class Meta(LotResource.Meta):
+        fields = (*LotResource.Meta.fields, "allocated_quantity", "shipped_quantity", "available_quantity")
