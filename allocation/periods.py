@@ -19,6 +19,7 @@ from allocation.selectors import item_costs, period_start_function
 from allocation.sql import lock_closed_books
 from inventory_alloc.dates import EARLIEST, LATEST, OUT_OF_RANGE
 from inventory_alloc.errors import InvalidInput
+from inventory_alloc.history import ADDITION, history_record
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +101,7 @@ def period_close(*, period: str | date, user=None, dry_run: bool = False) -> Per
             results_recosted=len(picks), averages=report.averages,
         )
         events_record([NewEvent(EventType.PERIOD_CLOSED, _closed_data(report))], report.closed.closed_at)
+        history_record(user, report.closed, ADDITION, message=f"Closed; {len(picks)} results re-costed.")
     return report
 
 

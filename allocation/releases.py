@@ -21,6 +21,7 @@ from allocation.events import NewEvent, events_record
 from allocation.models import AllocationResult, EventType
 from allocation.sql import batch_size, chunked
 from inventory_alloc.errors import Conflict, InvalidInput, NotFound
+from inventory_alloc.history import history_record_many
 from orders.models import SHIPPED_STATUSES, Order, OrderLine, OrderStatus
 from stock.models import Lot
 
@@ -62,7 +63,26 @@ def allocation_release(
         rows = _active_rows(order_ids, lot_id, result_ids)
         now = timezone.now()
         events_record(_release_rows(rows, user, now), now)
+        orders_history(user, {order_id: f"Released {units} units." for order_id, units in _units(rows).items()})
     return ReleaseReport.of(rows)
+
+
+def _units(rows: list[tuple[int, int, int, int]]) -> dict[int, int]:
+    """Return the units of the (id, order, lot, quantity) rows per order."""
+    units: dict[int, int] = defaultdict(int)
+    for _, order_id, _, quantity in rows:
+        units[order_id] += quantity
+    return units
+
+
+def orders_history(user, messages: dict[int, str]) -> None:
+    """Enter a change of each order (`messages[order_id]`, in words) in the history, one INSERT per thousand."""
+    if not messages:
+        return
+    numbers: dict[int, str] = {}
+    for chunk in chunked(sorted(messages), batch_size()):
+        numbers.update(Order.objects.filter(id__in=chunk).values_list("id", "order_number"))
+    history_record_many(user, Order, [(pk, numbers.get(pk, str(pk)), text) for pk, text in sorted(messages.items())])
 
 
 def _active_rows(order_ids: list[int] | None, lot_id: int | None, result_ids: list[int] | None) -> list[tuple]:
@@ -184,12 +204,11 @@ def order_cancel(*, order: Order | int | None = None, orders: Sequence | None = 
             event.data["status"] = OrderStatus.CANCELLED
         for chunk in chunked(order_ids, batch_size()):
             Order.objects.filter(id__in=chunk).update(status=OrderStatus.CANCELLED, updated_at=now)
-        given = defaultdict(int)
-        for _, order_id, _, quantity in released:
-            given[order_id] += quantity
+        given = defaultdict(int, _units(released))
         events_record(events + [NewEvent(EventType.CANCELLED, {"status": OrderStatus.CANCELLED,
                                                                "released": given[o.id]}, order_id=o.id) for o in rows],
                       now)
+        orders_history(user, {o.id: f"Cancelled; released {given[o.id]} units." for o in rows})
     if isinstance(order, Order):
         order.status = OrderStatus.CANCELLED
     return ReleaseReport.of(released)

@@ -34,6 +34,7 @@ from allocation.releases import ReleaseReport, allocation_release, order_cancel,
 from allocation.selectors import closed_period_covering, period_start_function
 from allocation.sql import lock_closed_books
 from inventory_alloc.errors import Conflict
+from inventory_alloc.history import ADDITION, history_record
 from stock.models import Item
 
 OUTCOME_KEYS = ("order", "order_number", "status", "quantity", "amount", "reason", "short_lines", "shortfalls")
@@ -208,6 +209,10 @@ def execute(run: AllocationRun, *, progress: Progress | None = None) -> RunRepor
         run.finished_at = timezone.now()
         if not dry_run:
             _write(run, order_rows, plan, statuses, outcomes, subscriptions)
+            history_record(run.started_by_id, run, ADDITION, message=(  # one entry per run, not per result
+                f"Allocated {run.allocated_quantity} units to {run.orders_considered} orders: "
+                f"{run.orders_fully_allocated} fully, {run.orders_partly_allocated} partly, "
+                f"{run.orders_not_allocated} not."))
     return RunReport(run, outcomes, plan.picks)
 
 

@@ -24,7 +24,7 @@ from django.utils import timezone
 from allocation import loads
 from allocation.events import NewEvent, Subscriptions, events_record
 from allocation.models import AllocationResult, EventType, Shipment, ShipmentPick
-from allocation.releases import order_statuses_refresh
+from allocation.releases import order_statuses_refresh, orders_history
 from allocation.sql import is_postgres, table
 from inventory_alloc.errors import Conflict, InvalidInput
 from orders.models import Order, OrderLine, OrderStatus
@@ -99,6 +99,8 @@ def order_ship(*, order: Order | int, lines: Sequence[LineRequest | Mapping] | N
         events_record([NewEvent(EventType.SHIPPED, {
             "status": status, "quantity": shipment.quantity, "reference": reference, "shipment": shipment.pk,
             "shipped_at": now.isoformat(), "lines": shipped}, order_id=order_id)], now, listeners)
+        orders_history(user, {order_id: f"Shipped {shipment.quantity} units (shipment {shipment.pk}"
+                                        + (f", reference {reference})." if reference else ").")})
     if isinstance(order, Order):
         order.status = status
     return ShipReport(shipment, status, shipment.quantity, shipped)

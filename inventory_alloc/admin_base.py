@@ -131,6 +131,17 @@ class ServiceModelAdmin(admin.ModelAdmin):
     def delete_model(self, request, obj) -> None:
         self.writes.delete_with(obj, request.user)
 
+    # The services enter every write in the history (`inventory_alloc.history`), from this door as from the
+    # others; the admin's own entries would say it twice.
+    def log_addition(self, request, obj, message):
+        return None
+
+    def log_change(self, request, obj, message):
+        return None
+
+    def log_deletions(self, request, queryset):
+        return None
+
     def delete_queryset(self, request, queryset) -> None:
         with transaction.atomic():
             for obj in queryset.order_by("pk"):

