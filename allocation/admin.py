@@ -3,6 +3,8 @@ from django.core.paginator import Paginator
 from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
 from import_export.admin import ExportMixin
+from rest_framework_simplejwt.token_blacklist import admin as token_admin
+from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken
 
 from allocation import admin_periods, admin_shipping, admin_stock_orders, admin_views
 from allocation.models import SHORT_STATUSES, AllocationResult, AllocationRun, ClosedPeriod, RunOutcome, RunStatus
@@ -130,3 +132,14 @@ class ClosedPeriodAdmin(ReadOnlyAdmin):
 
 admin_stock_orders.extend(admin.site)
 from allocation import admin_events  # noqa: E402,F401  (registers the events and webhooks pages)
+
+
+class BlacklistedTokenAdmin(token_admin.BlacklistedTokenAdmin):
+    """simplejwt's blacklist page, whose token is picked by id: its select would list every token ever issued,
+    reading each one's user (a query per token)."""
+
+    raw_id_fields = ("token",)
+
+
+admin.site.unregister(BlacklistedToken)
+admin.site.register(BlacklistedToken, BlacklistedTokenAdmin)

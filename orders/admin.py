@@ -1,6 +1,8 @@
 from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.admin.widgets import AutocompleteSelect
 from django.db.models import Exists, OuterRef, Q, Subquery, Sum
+from django.forms.models import BaseInlineFormSet
 from django.http import HttpResponseRedirect
 from django.utils.translation import gettext_lazy as _
 from import_export.admin import ExportMixin, ImportExportMixin, ImportExportModelAdmin
@@ -32,17 +34,55 @@ def lock_of(order: Order | None) -> str | None:
     return order._lock
 
 
+class KnownAutocompleteSelect(AutocompleteSelect):
+    """An autocomplete whose chosen object is labelled from `known` (read once for all lines) when it is there,
+    instead of one query per line's widget."""
+
+    known: dict[str, object] = {}
+
+    def optgroups(self, name, value, attr=None):
+        chosen = [str(v) for v in value if str(v) not in self.choices.field.empty_values]
+        if not chosen or any(pk not in self.known for pk in chosen):
+            return super().optgroups(name, value, attr)
+        options = [] if self.is_required else [self.create_option(name, "", "", False, 0)]
+        for pk in chosen:
+            label = self.choices.field.label_from_instance(self.known[pk])
+            options.append(self.create_option(name, pk, label, set(chosen), len(options)))
+        return [(None, options, 0)]
+
+
+class LinesFormSet(BaseInlineFormSet):
+    """An order's lines, whose item and lot widgets are labelled from the lines read once (`select_related`)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        lines = list(self.get_queryset())
+        known = {"item": {str(line.item_id): line.item for line in lines},
+                 "lot": {str(line.lot_id): line.lot for line in lines if line.lot_id}}
+        for form in self.forms:
+            for name, objects in known.items():
+                widget = getattr(form.fields[name].widget, "widget", None) if name in form.fields else None
+                if isinstance(widget, KnownAutocompleteSelect):
+                    widget.known = objects
+
+
 class OrderLineInline(admin.TabularInline):
     """The order's lines; read only while another app holds the order (e.g. its allocations)."""
 
     model = OrderLine
+    formset = LinesFormSet
     extra = 1
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name in self.autocomplete_fields:
+            kwargs.setdefault("widget", KnownAutocompleteSelect(db_field, self.admin_site, using=kwargs.get("using")))
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def get_max_num(self, request, obj=None, **kwargs) -> int:
         return settings.ORDER_MAX_LINES
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("item")  # a line reads "CODE name × quantity"
+        return super().get_queryset(request).select_related("item", "lot")  # a line reads "CODE name × quantity"
 
     def get_formset(self, request, obj=None, **kwargs):
         return super().get_formset(request, obj, validate_max=True, **kwargs)

@@ -169,3 +169,14 @@ def test_customers_show_their_score_in_the_list_and_its_parts_on_their_page(admi
         order_with_lines(f"X{n}", date(2026, 1, 3), (widget_example["item"], 1))
     with django_assert_max_num_queries(len(few.captured_queries)):
         admin_client.get("/admin/orders/customer/")
+
+
+def test_an_open_orders_lines_show_their_chosen_item_and_lot_read_once(admin_client, widget_example):
+    o1 = widget_example["orders"]["O1"]
+    line = o1.lines.get()
+    line.lot = widget_example["lots"]["L2"]
+    line.save()
+    page = admin_client.get(f"/admin/orders/order/{o1.pk}/change/").content.decode()
+    item = widget_example["item"]
+    assert f'<option value="{item.pk}" selected>{item}</option>' in page
+    assert f'<option value="{line.lot_id}" selected>L2</option>' in page
