@@ -25,12 +25,16 @@ run: install
 	@echo "Open http://$(HOST):$(PORT)/admin/ and log in as admin / admin"
 	DJANGO_DEBUG=1 $(PY) manage.py deliver_events --loop & worker=$$!; trap 'kill $$worker 2>/dev/null' EXIT INT TERM; DJANGO_DEBUG=1 $(PY) manage.py runserver $(HOST):$(PORT)
 
-# Debian's Chromium for the browser tests (never a browser downloaded by a tool).
+# Debian's Chromium for the browser tests (never a browser downloaded by a tool), and a CJK font for the Japanese pages.
 browser:
 	@command -v chromium >/dev/null 2>&1 || { \
 		echo "Installing Debian's chromium for the browser tests"; \
 		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
+	@fc-list 2>/dev/null | grep -qi ipa || { \
+		echo "Installing fonts-ipafont-gothic for the Japanese pages"; \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq fonts-ipafont-gothic >/dev/null; }
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -30,7 +30,7 @@ ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "inventory_alloc.apps.BackOfficeAdminConfig",  # django.contrib.admin with the back office's site
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -120,6 +120,15 @@ LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("ja", "日本語")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 USE_I18N = True
+# The header's language switch (Django's set_language view) keeps the choice in this cookie for a year.
+LANGUAGE_COOKIE_AGE = 365 * 24 * 3600
+# One date format per language: ISO 2026-12-02 in English, 2026/12/02 in Japanese (inventory_alloc/formats);
+# date inputs take that format first and ISO in both. Numbers shown get thousands separators (1,234,567);
+# form inputs stay plain (no field has localize=True) and so does the API.
+FORMAT_MODULE_PATH = ["inventory_alloc.formats"]
+USE_THOUSAND_SEPARATOR = True
+NUMBER_GROUPING = 3
+THOUSAND_SEPARATOR = ","
 USE_TZ = True
 # The business time zone: "today", allocation dates and period boundaries use it.
 TIME_ZONE = env.str("BUSINESS_TIME_ZONE", default="Asia/Tokyo")

@@ -1,4 +1,4 @@
-"""URL configuration: the admin (back office) and the REST API under /api/v1/."""
+"""URL configuration: the admin (back office), its language switch and the REST API under /api/v1/."""
 from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
@@ -8,6 +8,7 @@ from inventory_alloc.api_urls import router
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
     path("admin/", admin.site.urls),
+    path("i18n/", include("django.conf.urls.i18n")),  # set_language: the admin header's language switch
     path("api/v1/", include("inventory_alloc.api_urls")),
     path("api/v1", router.get_api_root_view()),  # the API's root without its trailing slash, as every route
 ]

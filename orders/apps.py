@@ -4,7 +4,7 @@ from django.utils.translation import gettext_lazy as _
 
 class OrdersConfig(AppConfig):
     name = "orders"
-    verbose_name = _("Orders")
+    verbose_name = _("Sales")  # customers, orders and payments: the admin shows the app so (breadcrumbs too)
 
     def ready(self) -> None:
         # Lend this app's rules to the services of the apps below it (Django loads models first).
