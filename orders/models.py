@@ -94,7 +94,9 @@ class Order(models.Model):
         verbose_name = _("order")
         verbose_name_plural = _("orders")
         # No index on status: a run rewrites the status of thousands of orders, and with
-        # no index on it PostgreSQL can update those rows in place (HOT updates).
+        # no index on it PostgreSQL can update those rows in place (HOT updates). The index on the
+        # order date (a run never changes it) serves the order list's newest-first page.
+        indexes = [models.Index(fields=["order_date", "id"], name="order_date_idx")]
 
     def __str__(self) -> str:
         return self.order_number

@@ -180,3 +180,18 @@ def test_an_open_orders_lines_show_their_chosen_item_and_lot_read_once(admin_cli
     item = widget_example["item"]
     assert f'<option value="{item.pk}" selected>{item}</option>' in page
     assert f'<option value="{line.lot_id}" selected>L2</option>' in page
+
+
+def test_ids_past_a_thousand_stay_plain_in_links_and_forms_whatever_the_separators(admin_client, widget_example):
+    # given: an order, a line and a lot with ids a separator would split ("1,500")
+    from orders.models import Order as OrderModel
+
+    o1 = widget_example["orders"]["O1"]
+    big = OrderModel.objects.create(pk=1500, order_number="O1500", order_date=date(2026, 1, 8))
+    OrderLine.objects.create(pk=2500, order=big, item=widget_example["item"], quantity=5)
+    allocation_run(method="FIFO", orders=[o1, big], as_of=JAN_25)
+    # then: the buttons post the id as it is, the pick list shows the line as it is
+    page = admin_client.get("/admin/orders/order/1500/change/").content.decode()
+    assert 'name="_selected_action" value="1500"' in page and 'value="1,500"' not in page  # the Cancel button
+    pick_list = admin_client.get("/admin/orders/order/1500/pick-list/").content.decode()
+    assert "<td>2500</td>" in pick_list and "2,500" not in pick_list

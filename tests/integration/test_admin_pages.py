@@ -68,7 +68,7 @@ def test_the_run_page_shows_parameters_who_ran_it_outcomes_and_results(admin_cli
     assert response.status_code == 200
     assert "First in, first out (FIFO)" in page and "Order date (oldest first)" in page
     assert f'/admin/auth/user/{admin_user.pk}/change/">admin</a>' in page  # who ran it
-    assert "1260.00" in page and "735.00" in page  # outcome per order
+    assert "1,260.00" in page and "735.00" in page  # outcome per order (amounts shown with thousands separators)
     assert [r.lot.reference for r in response.context["results_page"]] == ["L1", "L2", "L2", "L3"]
     assert 'name="_save"' not in page  # read only
     assert "WIDGET: 430 short of 500" in other
@@ -174,7 +174,8 @@ def test_the_dashboard_shows_stock_orders_expiring_lots_runs_and_a_chart(admin_c
         'xmlns="http://www.w3.org/2000/svg"', "")
     assert "SOON" in page
     assert f"/admin/allocation/allocationrun/{fifo_run.pk}/change/" in page
-    assert response.context["orders"]["fill_rate"] == Decimal("100.0")
+    assert response.context["orders"]["open_fill_rate"] is None  # every order allocated: none open
+    assert response.context["orders"]["recent_fill_rate"] is None  # the orders are of January, not of the last 30 days
 
 
 def test_the_dashboard_runs_a_fixed_number_of_queries(admin_client, db, django_assert_max_num_queries):

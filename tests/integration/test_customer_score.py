@@ -100,3 +100,42 @@ def test_all_customers_are_scored_in_the_same_fixed_number_of_queries(clock, dja
     assert len(few) <= 8
     with django_assert_max_num_queries(len(few)):
         assert len(customer_metrics(today=TODAY)) == 30
+
+
+def test_the_stock_availability_part_summed_by_the_database_equals_the_policys_own_sum(clock):
+    """`scores.open_coverage` (one SQL statement) says what `policies.open_quantity_coverage` says line by line."""
+    import random
+
+    from allocation.models import AllocationResult
+    from allocation.policies import open_quantity_coverage
+    from allocation.scores import open_coverage
+    from orders.models import ALLOCATABLE_STATUSES, OrderLine
+    from stock.models import Lot
+
+    clock(date(2026, 2, 1))
+    rng = random.Random(7)
+    items = [ItemFactory(item_code=f"I{n}") for n in range(4)]
+    for item in items:  # in stock, expired, inbound: only the first counts as available
+        LotFactory(item=item, quantity=rng.randint(5, 40), received_on=date(2026, 1, 5))
+        LotFactory(item=item, quantity=50, received_on=date(2026, 1, 2), expires_on=date(2026, 1, 20))
+        LotFactory(item=item, quantity=50, received_on=None, eta=date(2026, 3, 1))
+    customers = [CustomerFactory(code=f"K{n}") for n in range(5)]
+    for n in range(40):
+        picked = rng.sample(items, rng.randint(1, 3))
+        order = order_with_lines(f"R{n}", date(2026, 1, 10 + n % 15), *[(i, rng.randint(1, 9)) for i in picked])
+        order.customer = rng.choice(customers)
+        order.save()
+    allocation_run(method=Method.FIFO, as_of=date(2026, 1, 25), orders=[o for o in rng.sample(
+        list(OrderLine.objects.values_list("order_id", flat=True).distinct()), 10)])
+    # the Python sum, line by line, as the policy does it
+    today = date(2026, 2, 1)
+    available = {}
+    for lot in Lot.objects.in_stock(today).not_expired(today):
+        available[lot.item_id] = available.get(lot.item_id, 0) + lot.quantity - lot.allocated_quantity
+    held = {}
+    for line_id, quantity in AllocationResult.objects.active().values_list("order_line_id", "allocated_quantity"):
+        held[line_id] = held.get(line_id, 0) + quantity
+    lines = [(customer, item, quantity - held.get(line, 0)) for line, customer, item, quantity in OrderLine.objects.filter(
+        order__status__in=ALLOCATABLE_STATUSES).values_list("id", "order__customer_id", "item_id", "quantity")]
+    expected = open_quantity_coverage(lines, available)
+    assert expected and open_coverage([c.pk for c in customers], today) == pytest.approx(expected)
