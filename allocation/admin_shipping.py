@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from allocation import admin_views
-from allocation.picklists import by_lot, lot_totals, pick_list
+from allocation.picklists import by_lot, lot_totals, named, pick_list
 from allocation.shipping import order_ship
 from inventory_alloc.errors import DomainError
 from orders.models import Order, OrderStatus
@@ -147,7 +147,7 @@ def pick_list_view(model_admin, request: HttpRequest, object_id: str, *, scope: 
         raise PermissionDenied
     owner = {scope: target.pk}
     page = Paginator(pick_list(**owner), PICK_LIST_PAGE_ROWS).get_page(request.GET.get("page"))
-    rows = list(page)
+    rows = named(page)
     opts = model_admin.model._meta
     request.current_app = model_admin.admin_site.name
     return TemplateResponse(request, "admin/allocation/pick_list.html", {

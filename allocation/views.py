@@ -25,7 +25,7 @@ from allocation.models import AllocationResult, AllocationRun, RunOutcome, RunSt
 from allocation.parameters import RunRequest
 from allocation.periods import period_close
 from allocation.permissions import CanRunAllocation, CanViewRuns
-from allocation.picklists import pick_list
+from allocation.picklists import named, pick_list
 from allocation.requests import allocation_request, allocation_run_retry, allocation_runs_expire
 from allocation.serializers import (
     AllocateRequestSerializer,
@@ -136,7 +136,7 @@ PICK_LIST_SCHEMA = {
 
 def pick_list_response(view, rows, name: str) -> Response:
     """Answer one page of pick-list `rows`: JSON, or CSV (`?format=csv`) with the page's links in headers."""
-    page = view.paginate_queryset(rows)
+    page = named(view.paginate_queryset(rows))
     response = view.get_paginated_response(PickListRowSerializer(page, many=True).data)
     paginator = view.paginator
     response["X-Total-Count"] = str(paginator.page.paginator.count)

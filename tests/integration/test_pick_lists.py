@@ -14,7 +14,7 @@ from django.contrib.auth.models import Permission
 
 from allocation import admin_shipping
 from allocation.models import AllocationRun
-from allocation.picklists import pick_list
+from allocation.picklists import named, pick_list
 from allocation.services import allocation_release, allocation_run
 from allocation.shipping import order_ship
 from inventory_alloc.pagination import PageNumberPagination
@@ -42,14 +42,14 @@ def walk(rows) -> list[tuple]:
 
 
 def walk_rows(rows) -> list[tuple]:
-    """Return (lot, order, quantity) of rows as `pick_list` reads them."""
-    return [(r["lot__reference"], r["order__order_number"], r["quantity"]) for r in rows]
+    """Return (lot, order, quantity) of rows as `pick_list` reads them and `named` completes them."""
+    return [(r["lot__reference"], r["order__order_number"], r["quantity"]) for r in named(rows)]
 
 
 # --- the reads ----------------------------------------------------------------------------------------
 
 def test_a_runs_pick_list_walks_the_lots_by_reference_then_order_net_of_what_shipped(picking):
-    rows = list(pick_list(run=picking["run"].pk))
+    rows = named(pick_list(run=picking["run"].pk))
     assert [(r["lot__reference"], r["order__order_number"], r["order_line_id"], r["quantity"]) for r in rows] == [
         ("L2", "O1", picking["line1"], 10), ("L2", "O2", picking["line2"], 30), ("L3", "O2", picking["line2"], 30),
     ]
