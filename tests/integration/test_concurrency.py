@@ -11,6 +11,7 @@ from allocation.services import allocation_release, allocation_run
 from orders.models import Order
 from stock.models import Lot
 from tests.factories import ItemFactory, LotFactory, order_with_lines
+from tests.threads import at_once
 
 AS_OF = date(2026, 1, 25)
 
@@ -19,31 +20,6 @@ AS_OF = date(2026, 1, 25)
 def postgres_only():
     if connection.vendor != "postgresql":
         pytest.skip("row locks and real concurrency need PostgreSQL")
-
-
-def in_threads(jobs: list) -> list[BaseException]:
-    """Run each job in its own thread, all released at once; return the errors raised."""
-    from django.db import connections
-
-    start = threading.Barrier(len(jobs))
-    errors: list[BaseException] = []
-
-    def work(job) -> None:
-        try:
-            start.wait()
-            job()
-        except BaseException as error:  # noqa: BLE001  (reported by the test)
-            errors.append(error)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=work, args=(job,)) for job in jobs]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not any(thread.is_alive() for thread in threads), "a run hung (deadlock?)"
-    return errors
 
 
 def assert_no_oversell(books_balance) -> None:
@@ -62,7 +38,7 @@ def test_eight_runs_at_once_for_one_unit_each_never_oversell_the_scarce_item(
     LotFactory(reference="S2", item=item, quantity=2, received_on=date(2026, 1, 6))
     orders = [order_with_lines(f"R{n}", date(2026, 1, 10), (item, 1)) for n in range(8)]
     # when
-    errors = in_threads([
+    errors = at_once([
         lambda order=order: allocation_run(method=method, orders=[order.pk], as_of=AS_OF) for order in orders
     ])
     # then: every run finished, and exactly the 5 units in stock went to 5 orders
@@ -87,7 +63,7 @@ def test_runs_over_all_open_orders_releases_and_single_runs_at_once_keep_the_boo
     jobs += [lambda: allocation_run(method=Method.AVERAGE, as_of=AS_OF, policy="priority")]
     jobs += [lambda order=order: allocation_run(method=Method.LIFO, orders=[order.pk], as_of=AS_OF) for order in orders[5:8]]
     jobs += [lambda: allocation_release(order=orders[0].pk)]
-    errors = in_threads(jobs)
+    errors = at_once(jobs)
     # then
     assert errors == []
     assert_no_oversell(books_balance)
@@ -110,7 +86,7 @@ def test_releasing_the_same_allocation_twice_at_once_returns_it_only_once(postgr
     release = (lambda: allocation_release(results=[o1_result])) if how == "results" else (
         lambda: allocation_release(lot="L1"))
     # when: eight clerks press "release" at the same moment
-    errors = in_threads([release] * 8)
+    errors = at_once([release] * 8)
     # then: each allocation came back once; the others were told it was already released, or found nothing to do
     assert all(type(error).__name__ == "Conflict" for error in errors), errors
     assert_no_oversell(books_balance)

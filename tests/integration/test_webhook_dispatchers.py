@@ -4,14 +4,13 @@ The receivers are real HTTP servers on 127.0.0.1 (tests.webhook_support) that ve
 """
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import date, timedelta
 from io import StringIO
 
 import pytest
 from django.core.management import call_command
-from django.db import connection, connections
+from django.db import connection
 from django.utils import timezone
 
 from allocation.delivery import PassReport, deliver_pass, deliveries_claim, lease_seconds
@@ -21,6 +20,7 @@ from allocation.services import allocation_run
 from allocation.tasks import delivery_kicker, events_deliver_now, thread_kick
 from stock.services import lot_update
 from tests.factories import ItemFactory, LotFactory, order_with_lines
+from tests.threads import at_once
 from tests.webhook_support import Receivers, plug_kick
 
 JAN_31 = date(2026, 1, 31)
@@ -37,29 +37,6 @@ def receivers() -> Iterator[Receivers]:
 def postgres_only():
     if connection.vendor != "postgresql":
         pytest.skip("row locks and real concurrency need PostgreSQL")
-
-
-def at_once(jobs: list[Callable[[], object]]) -> list[BaseException]:
-    """Run each job in a thread of its own (its own database connection), all released together; return the errors."""
-    start = threading.Barrier(len(jobs))
-    errors: list[BaseException] = []
-
-    def work(job) -> None:
-        try:
-            start.wait()
-            job()
-        except BaseException as error:  # noqa: BLE001 (reported by the test)
-            errors.append(error)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=work, args=(job,)) for job in jobs]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not any(thread.is_alive() for thread in threads), "a dispatcher hung"
-    return errors
 
 
 def test_a_claimed_delivery_is_left_alone_by_another_dispatcher_until_its_lease_ends(widget_example, receivers, settings):
