@@ -23,6 +23,7 @@ from allocation.forms import AllocateForm
 from allocation.models import AllocationRun, OutcomeStatus, RunStatus
 from allocation.requests import allocation_request, allocation_run_retry
 from allocation.services import allocation_release, order_cancel
+from inventory_alloc.display import money, number
 from inventory_alloc.errors import DomainError
 from orders.models import Order, OrderStatus
 from stock.models import Item, Lot
@@ -107,7 +108,7 @@ def run_summary(run: AllocationRun) -> str:
         "%(quantity)s units for %(amount)s."
     ) % {
         "considered": run.orders_considered, "full": run.orders_fully_allocated, "partial": run.orders_partly_allocated,
-        "none": run.orders_not_allocated, "quantity": run.allocated_quantity, "amount": run.allocated_amount,
+        "none": run.orders_not_allocated, "quantity": number(run.allocated_quantity), "amount": money(run.allocated_amount),
     }
 
 

@@ -9,6 +9,7 @@ from import_export.admin import ExportMixin, ImportExportMixin, ImportExportMode
 
 from inventory_alloc.admin_base import ServiceModelAdmin, copy_saved, delete_selected
 from inventory_alloc.admin_filters import InputFilter
+from inventory_alloc.display import money
 from orders.models import Customer, Order, OrderLine, Payment
 from orders.resources import CustomerResource, OrderLineResource, PaymentResource
 from orders.selectors import order_total
@@ -52,18 +53,22 @@ class KnownAutocompleteSelect(AutocompleteSelect):
 
 
 class LinesFormSet(BaseInlineFormSet):
-    """An order's lines, whose item and lot widgets are labelled from the lines read once (`select_related`)."""
+    """An order's lines, whose item and lot widgets are labelled from the lines read once (`select_related`).
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        lines = list(self.get_queryset())
-        known = {"item": {str(line.item_id): line.item for line in lines},
-                 "lot": {str(line.lot_id): line.lot for line in lines if line.lot_id}}
-        for form in self.forms:
-            for name, objects in known.items():
-                widget = getattr(form.fields[name].widget, "widget", None) if name in form.fields else None
-                if isinstance(widget, KnownAutocompleteSelect):
-                    widget.known = objects
+    Set on each form as it is made (not in __init__: the admin still changes `extra` after that, e.g. to show no
+    blank line on a read-only order)."""
+
+    def _construct_form(self, i, **kwargs):
+        form = super()._construct_form(i, **kwargs)
+        if not hasattr(self, "_known"):
+            lines = list(self.get_queryset())
+            self._known = {"item": {str(line.item_id): line.item for line in lines},
+                           "lot": {str(line.lot_id): line.lot for line in lines if line.lot_id}}
+        for name, objects in self._known.items():
+            widget = getattr(form.fields[name].widget, "widget", None) if name in form.fields else None
+            if isinstance(widget, KnownAutocompleteSelect):
+                widget.known = objects
+        return form
 
 
 class OrderLineInline(admin.TabularInline):
@@ -81,6 +86,10 @@ class OrderLineInline(admin.TabularInline):
     def get_max_num(self, request, obj=None, **kwargs) -> int:
         return settings.ORDER_MAX_LINES
 
+    def get_extra(self, request, obj=None, **kwargs) -> int:
+        # No blank line on a held order's read-only page (the admin resets `extra` only after making the forms).
+        return 0 if lock_of(obj) else self.extra
+
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("item", "lot")  # a line reads "CODE name × quantity"
 
@@ -92,7 +101,7 @@ class OrderLineInline(admin.TabularInline):
 
     @admin.display(description=_("subtotal"))
     def subtotal(self, line: OrderLine) -> str:
-        return "" if line.subtotal is None else f"{line.subtotal}"
+        return "" if line.subtotal is None else money(line.subtotal)
 
     def has_add_permission(self, request, obj=None) -> bool:
         return not lock_of(obj) and super().has_add_permission(request, obj)
@@ -198,7 +207,7 @@ class OrderAdmin(ImportExportPermissions, ImportExportMixin, ServiceModelAdmin):
 
     @admin.display(description=_("total amount"))
     def total_amount(self, order: Order) -> str:
-        return str(order_total(order.lines.all())) if order.pk else ""
+        return money(order_total(order.lines.all())) if order.pk else ""
 
     def has_change_permission(self, request, obj=None) -> bool:
         return not lock_of(obj) and super().has_change_permission(request, obj)

@@ -49,7 +49,8 @@ class ItemAdmin(ImportExportPermissions, ImportExportModelAdmin, ServiceModelAdm
     readonly_fields = ("stock", "lots")
 
     def get_queryset(self, request):
-        return super().get_queryset(request).annotate(**stock_figures(timezone.localdate()))
+        # ordered again: Django drops the model's ordering from a GROUP BY (the autocomplete pages by it)
+        return super().get_queryset(request).annotate(**stock_figures(timezone.localdate())).order_by("item_code")
 
     def get_fields(self, request, obj=None):
         fields = [f for f in super().get_fields(request, obj) if f not in self.readonly_fields]

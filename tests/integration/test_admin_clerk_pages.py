@@ -195,3 +195,9 @@ def test_ids_past_a_thousand_stay_plain_in_links_and_forms_whatever_the_separato
     assert 'name="_selected_action" value="1500"' in page and 'value="1,500"' not in page  # the Cancel button
     pick_list = admin_client.get("/admin/orders/order/1500/pick-list/").content.decode()
     assert "<td>2500</td>" in pick_list and "2,500" not in pick_list
+
+
+def test_a_read_only_orders_page_offers_no_blank_line(admin_client, allocated):
+    o1 = allocated["orders"]["O1"]
+    page = admin_client.get(f"/admin/orders/order/{o1.pk}/change/").content.decode()
+    assert 'name="lines-0-quantity"' not in page and 'name="lines-1-item"' not in page
