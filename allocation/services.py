@@ -24,7 +24,7 @@ from django.utils import timezone
 
 from allocation import loads, writes
 from allocation.domain import ORDERED_LATER, InsufficientStock, OrderOutcome, OutcomeStatus, PeriodClosed, Pick, Plan
-from allocation.events import Subscriptions, run_event_rows
+from allocation.events import run_event_rows
 from allocation.models import AllocationRun, RunOutcome, RunStatus
 from allocation.parameters import RunRequest
 from allocation.periods import PeriodCloseReport, period_close  # noqa: F401  (services of this module)
@@ -34,7 +34,6 @@ from allocation.releases import ReleaseReport, allocation_release, order_cancel,
 from allocation.selectors import closed_period_covering, period_start_function
 from allocation.sql import lock_closed_books
 from inventory_alloc.errors import Conflict
-from inventory_alloc.history import ADDITION, history_record
 from stock.models import Item
 
 OUTCOME_KEYS = ("order", "order_number", "status", "quantity", "amount", "reason", "short_lines", "shortfalls")
@@ -124,13 +123,16 @@ def _summarise(run: AllocationRun, outcomes: list[OrderOutcome], picks: list[Pic
 
 
 def _write(run: AllocationRun, orders: list[loads.OrderRow], plan: Plan, statuses: dict[int, str],
-           outcomes: list[tuple], subscriptions: Subscriptions) -> None:
-    """Write the run with its events: one per order that got picks, one per order left short."""
+           outcomes: list[tuple], user_id: int | None) -> None:
+    """Write the run with its events (one per order that got picks, one per order left short) and its one
+    history entry (not one per result)."""
     deltas: dict[int, int] = defaultdict(int)
     for pick in plan.picks:
         deltas[pick.lot_id] += pick.quantity
     events = run_event_rows(outcomes, {pick.order_id for pick in plan.picks}, {o.id: o.event_sequence for o in orders})
-    writes.write_run(run, writes.RunWrites(plan.picks, deltas, statuses, outcomes, events, subscriptions),
+    said = (f"Allocated {run.allocated_quantity} units to {run.orders_considered} orders: "
+            f"{run.orders_fully_allocated} fully, {run.orders_partly_allocated} partly, {run.orders_not_allocated} not.")
+    writes.write_run(run, writes.RunWrites(plan.picks, deltas, statuses, outcomes, events, (user_id, said)),
                      timezone.now())
 
 
@@ -195,10 +197,7 @@ def execute(run: AllocationRun, *, progress: Progress | None = None) -> RunRepor
     dry_run = run.dry_run
     if not dry_run and run.started_at is None:
         run.started_at = timezone.now()
-    subscriptions = Subscriptions() if dry_run else Subscriptions.active()
     with _collector_paused(), transaction.atomic():
-        if not dry_run:
-            writes.reserve_run_id(run)
         refuse_closed_books(run.as_of, lock=not dry_run)
         order_rows, plan, statuses = plan_run(run, lock=not dry_run, progress=progress)
         _refuse_unfillable_single_order(run.requested_orders, plan)
@@ -208,11 +207,7 @@ def execute(run: AllocationRun, *, progress: Progress | None = None) -> RunRepor
         run.status = RunStatus.DONE
         run.finished_at = timezone.now()
         if not dry_run:
-            _write(run, order_rows, plan, statuses, outcomes, subscriptions)
-            history_record(run.started_by_id, run, ADDITION, message=(  # one entry per run, not per result
-                f"Allocated {run.allocated_quantity} units to {run.orders_considered} orders: "
-                f"{run.orders_fully_allocated} fully, {run.orders_partly_allocated} partly, "
-                f"{run.orders_not_allocated} not."))
+            _write(run, order_rows, plan, statuses, outcomes, run.started_by_id)
     return RunReport(run, outcomes, plan.picks)
 
 

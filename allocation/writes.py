@@ -16,13 +16,17 @@ from datetime import datetime
 from decimal import Decimal
 from operator import attrgetter
 
+from django.contrib.admin.models import LogEntry
+from django.contrib.auth import get_user_model
+from django.contrib.contenttypes.models import ContentType
 from django.db import connection
 
 from allocation.domain import Pick
 from allocation.events import RunEvents, Subscriptions, deliveries_for_run, delivery_kick
-from allocation.models import AllocationRun, Delivery, DeliveryStatus
+from allocation.models import AllocationRun, Delivery, DeliveryStatus, WebhookEndpoint
 from allocation.rows import EVENTS, OUTCOMES, RESULTS
 from allocation.sql import chunked, is_postgres, sqlite_rows_per_statement, table
+from inventory_alloc.history import ADDITION, LOG_COLUMNS, SYSTEM_USERNAME, history_record
 from orders.models import Order
 from stock.models import Lot
 
@@ -67,18 +71,6 @@ def insert_rows(run: AllocationRun, picks: Sequence[Pick], outcomes: Sequence[tu
 @functools.cache
 def _run_fields(with_id: bool) -> tuple:
     return tuple(f for f in AllocationRun._meta.local_concrete_fields if with_id or not f.primary_key)
-
-
-def reserve_run_id(run: AllocationRun) -> None:
-    """Give a new run its id before it takes any lock (PostgreSQL), so its events can name it.
-
-    The run's row is still inserted later, in its closing statement. SQLite inserts the row first
-    instead (see `write_run`).
-    """
-    if is_postgres() and run.pk is None:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, 'id'))", [AllocationRun._meta.db_table])
-            run.pk = cursor.fetchone()[0]
 
 
 def _run_insert_sql(run: AllocationRun) -> tuple[str, list]:
@@ -174,24 +166,25 @@ RUN_SUMMARY = (
 @dataclass
 class RunWrites:
     """What a planned run writes: its picks, the lots' new allocations, the orders' new statuses, its outcome
-    rows, and its events (one row per order, see `allocation.event_data`) with the endpoints that receive them."""
+    rows, its events (one row per order, see `allocation.event_data`) and its history entry."""
 
     picks: Sequence[Pick]
     deltas: Mapping[int, int]
     statuses: Mapping[int, str]
     outcomes: Sequence[tuple]
     events: RunEvents
-    subscriptions: Subscriptions
+    history: tuple[int | None, str]  # the user the run's history entry names (None: the system user), and what it says
 
 
 def write_run(run: AllocationRun, w: RunWrites, now: datetime) -> None:
-    """Write what a planned run decided: the run, its results, outcomes and events, the lots, the orders.
+    """Write what a planned run decided: the run, its results, outcomes, events and their deliveries, its history
+    entry, the lots, the orders.
 
-    `run` is new (inserted here, with its summary; on PostgreSQL its id is reserved already) or queued
-    (saved: its summary is updated). On PostgreSQL results, outcomes and events go in by COPY, or for a
-    small run inside the one closing statement that also writes the run, lots, orders and deliveries:
-    concurrent runs queued on the same lots then wait for as few round trips as possible, and a one-order
-    run is four statements in all.
+    `run` is new (inserted here, with its summary) or queued (saved: its summary is updated). On PostgreSQL
+    results, outcomes and events go in by COPY, or for a small run inside the one closing statement that also
+    writes the run, its history entry, the deliveries (to the endpoints it reads itself), the lots and the
+    orders: concurrent runs queued on the same lots then wait for as few round trips as possible, and a
+    one-order run is three statements in all.
     """
     inline = is_postgres() and max(len(w.picks), len(w.outcomes)) <= INLINE_RESULTS
     if run._state.adding and not inline:
@@ -203,47 +196,56 @@ def write_run(run: AllocationRun, w: RunWrites, now: datetime) -> None:
         add_lot_allocations(w.deltas)
         set_order_statuses(w.statuses, now, events.steps)
         _update_run(run)
-        deliveries_for_run(run.pk, now, w.subscriptions)
+        deliveries_for_run(run.pk, now, Subscriptions.active())
+        history_record(w.history[0], run, ADDITION, message=w.history[1])
         return
     rows = (w.picks, w.outcomes, events.rows) if inline else ((), (), ())
     prefix, params = _closing_ctes(run, rows, w, events.steps, now)
     if not run._state.adding:
         _update_run(run, prefix, params)
+        history_record(w.history[0], run, ADDITION, message=w.history[1])
     else:
         with connection.cursor() as cursor:
-            cursor.execute(f"{prefix}SELECT id FROM n", params)
+            cursor.execute(f"{prefix}SELECT (SELECT id FROM n), {'(SELECT count(*) FROM dl)' if events.rows else '0'}",
+                           params)
+            run.pk, delivered = cursor.fetchone()
         run._state.adding, run._state.db = False, connection.alias
+        if delivered:
+            delivery_kick.after_commit()
     if not inline:
-        deliveries_for_run(run.pk, now, w.subscriptions)
-    elif w.subscriptions and events.rows:
-        delivery_kick.after_commit()
+        deliveries_for_run(run.pk, now, Subscriptions.active())
 
 
 def _closing_ctes(run: AllocationRun, rows: tuple[Sequence, Sequence, Sequence], w: RunWrites,
                   steps: Mapping[int, int], now: datetime) -> tuple[str, list]:
     """Return the WITH clause of a run's closing statement (PostgreSQL) and its parameters.
 
-    It inserts the run if it is new (`n`), then the results, outcomes and events given (`r`, `o`, `e`) and
-    the events' deliveries (`dl`), adds to the lots (`d`) and sets the orders' statuses and sequences
-    (`s`); the statement that follows returns the new run's id or updates a queued run's summary.
+    It inserts the run if it is new (`n`) with its history entry (`h`), then the results, outcomes and events
+    given (`r`, `o`, `e`, naming the run by the id `n` returns) and the events' deliveries (`dl`), adds to the
+    lots (`d`) and sets the orders' statuses and sequences (`s`); the statement that follows returns the new
+    run's id or updates a queued run's summary.
     """
     picks, outcomes, events = rows
     parts, params = [], []
+    run_sql, run_params = ("(SELECT id FROM n)", []) if run._state.adding else ("%s", [run.pk])
     if run._state.adding:
         sql, values = _run_insert_sql(run)
         parts.append(f"n AS ({sql} RETURNING id)")
         params += values
+        parts.append(f"h AS ({_history_sql()})")
+        params += [now, ContentType.objects.get_for_model(AllocationRun).pk, f" {run.method} {run.as_of}", ADDITION,
+                   w.history[1], w.history[0], SYSTEM_USERNAME]
     for name, target, table_rows, shared in (
-            ("r", RESULTS, list(map(result_row, picks)), [run.pk, run.as_of, run.method, now]),
-            ("o", OUTCOMES, outcomes, [run.pk]), ("e", EVENTS, events, [run.pk, now])):
+            ("r", RESULTS, list(map(result_row, picks)), [run.as_of, run.method, now]),
+            ("o", OUTCOMES, outcomes, []), ("e", EVENTS, events, [now])):
         if table_rows:
-            sql, arrays = target.from_arrays(table_rows, ["%s"] * len(shared))
+            sql, arrays = target.from_arrays(table_rows, [run_sql] + ["%s"] * len(shared))
             returning = " RETURNING id, type" if target is EVENTS else ""
             parts.append(f"{name} AS ({sql}{returning})")
-            params += shared + arrays
-    if events and w.subscriptions:
+            params += run_params + shared + arrays
+    if events:
         parts.append(f"dl AS ({_deliveries_sql()})")
-        params += [DeliveryStatus.PENDING, now, now, *map(list, zip(*w.subscriptions.pairs, strict=True))]
+        params += [DeliveryStatus.PENDING, now, now]
     for name, sql_and_values in (("d", _lots_sql(w.deltas) if w.deltas else None),
                                  ("s", _statuses_sql(w.statuses, now, steps)
                                   if w.statuses or steps else None)):
@@ -253,13 +255,22 @@ def _closing_ctes(run: AllocationRun, rows: tuple[Sequence, Sequence, Sequence],
     return (f"WITH {', '.join(parts)} " if parts else ""), params
 
 
+def _history_sql() -> str:
+    """Return the INSERT of a new run's history entry (`inventory_alloc.history`), named by the id `n` returns,
+    by its user or else the "system" user, read in the same statement (none: no entry, never a failed run)."""
+    users = connection.ops.quote_name(get_user_model()._meta.db_table)
+    return (f"INSERT INTO {connection.ops.quote_name(LogEntry._meta.db_table)} ({', '.join(LOG_COLUMNS)}) "
+            "SELECT %s, u.id, %s, n.id::text, '#' || n.id || %s, %s, %s FROM n, "
+            f"(SELECT COALESCE(%s::integer, (SELECT id FROM {users} WHERE username = %s)) AS id) u WHERE u.id IS NOT NULL")
+
+
 def _deliveries_sql() -> str:
-    """Return the INSERT of the deliveries of the events the closing statement inserts (`e`), one per endpoint
-    subscribed to each event's type (the pairs (endpoint, type) come as two arrays; "*" is every type)."""
+    """Return the INSERT of the deliveries of the events the closing statement inserts (`e`): one per active
+    endpoint that receives each event's type (its `events` list holds it, or is empty: every type)."""
     return (f"INSERT INTO {table(Delivery)} (endpoint_id, event_id, status, attempts, next_attempt_at, claim, "
             "last_error, created_at) "
-            "SELECT DISTINCT x.endpoint, e.id, %s, 0, %s, '', '', %s::timestamptz FROM e "
-            "JOIN unnest(%s::bigint[], %s::text[]) AS x(endpoint, kind) ON x.kind = '*' OR x.kind = e.type")
+            f"SELECT w.id, e.id, %s, 0, %s, '', '', %s::timestamptz FROM e JOIN {table(WebhookEndpoint)} w "
+            "ON w.active AND (jsonb_array_length(w.events) = 0 OR jsonb_exists(w.events, e.type)) RETURNING 1")
 
 
 def _update_run(run: AllocationRun, prefix: str = "", params: Sequence = ()) -> None:

@@ -61,12 +61,12 @@ def test_runs_releases_cancels_and_shipments_are_in_the_history_of_the_run_and_t
                                                                                         admin_user):
     o1, o2 = widget_example["orders"]["O1"], widget_example["orders"]["O2"]
     run = allocation_run(method="FIFO", as_of=JAN_25, user=admin_user).run
-    order_ship(order=o1, reference="TRK-1", user=admin_user)
+    shipment = order_ship(order=o1, reference="TRK-1", user=admin_user).shipment
     allocation_release(order=o2, user=admin_user)
     order_cancel(order=o2, user=admin_user)
     # one entry for the run, not one per result
     assert entries(run) == [(ADDITION, admin_user.username, "Allocated 180 units to 2 orders: 2 fully, 0 partly, 0 not.")]
-    assert entries(o1) == [(CHANGE, admin_user.username, "Shipped 120 units (shipment 1, reference TRK-1).")]
+    assert entries(o1) == [(CHANGE, admin_user.username, f"Shipped 120 units (shipment {shipment.pk}, reference TRK-1).")]
     assert entries(o2) == [(CHANGE, admin_user.username, "Released 60 units."),
                            (CHANGE, admin_user.username, "Cancelled; released 0 units.")]
 

@@ -24,6 +24,7 @@ from stock.models import Lot
 from tests.api_support import *  # noqa: F403  (the API fixtures)
 from tests.api_support import API, client_for, user_in
 from tests.factories import ItemFactory, LotFactory, order_with_lines
+from tests.threads import at_once
 
 pytestmark = pytest.mark.django_db
 AS_OF = date(2026, 1, 25)
@@ -455,8 +456,6 @@ def test_the_api_ship_runs_a_fixed_number_of_queries(db, django_assert_max_num_q
 def test_concurrent_shipments_releases_and_retried_callbacks_never_ship_twice(transactional_db, widget_example):
     from django.db import connection
 
-    from tests.integration.test_concurrency import in_threads
-
     if connection.vendor != "postgresql":
         pytest.skip("row locks and real concurrency need PostgreSQL")
     # given: both orders allocated
@@ -464,7 +463,7 @@ def test_concurrent_shipments_releases_and_retried_callbacks_never_ship_twice(tr
     o1, o2 = widget_example["orders"]["O1"], widget_example["orders"]["O2"]
     line1, line2 = o1.lines.get().pk, o2.lines.get().pk
     # when: a warehouse calls back three times for the same shipment of O1, while O2 ships 30 twice and is released
-    errors = in_threads([
+    errors = at_once([
         *[lambda: order_ship(order=o1.pk, reference="TRK-1") for _ in range(3)],
         *[lambda: order_ship(order=o2.pk, lines=[{"line": line2, "quantity": 30}]) for _ in range(2)],
         lambda: allocation_release(order=o2.pk),
