@@ -44,7 +44,8 @@ SHORT = (OutcomeStatus.PARTIAL, OutcomeStatus.NOT_ALLOCATED, OutcomeStatus.SKIPP
 class Subscriptions:
     """The active endpoints and the event types each receives (`"*"`: all), read once per write.
 
-    Read before a run takes its locks, so the endpoints cost nothing while the lots are held.
+    Read before a shipment takes its locks; a big run reads them when it writes its deliveries, and a small one
+    joins the endpoints inside its closing statement instead (`allocation.writes`).
     """
 
     pairs: tuple[tuple[int, str], ...] = ()
