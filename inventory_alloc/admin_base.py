@@ -22,6 +22,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from import_export.formats import base_formats
 
+from inventory_alloc.display import money
 from inventory_alloc.errors import DomainError
 from inventory_alloc.records import Writes
 
@@ -105,6 +106,16 @@ def delete_selected(modeladmin, request, queryset):
     except REFUSALS as error:
         modeladmin.message_user(request, refusal_text(error), messages.ERROR)
         return None
+
+
+def money_column(name: str, label, shown=money):
+    """Return a list column of the money field `name`, sortable, as `shown` writes it (money: the CURRENCY's
+    decimals; `display.unit_cost`: 4 places); put it in the ModelAdmin's class body and list_display."""
+    @admin.display(description=label, ordering=name)
+    def column(model_admin, obj) -> str:
+        return shown(getattr(obj, name))
+    column.__name__ = f"{name}_shown"
+    return column
 
 
 class ServiceModelAdmin(admin.ModelAdmin):

@@ -7,7 +7,7 @@ from django.http import HttpResponseRedirect
 from django.utils.translation import gettext_lazy as _
 from import_export.admin import ExportMixin, ImportExportMixin, ImportExportModelAdmin
 
-from inventory_alloc.admin_base import ServiceModelAdmin, copy_saved, delete_selected
+from inventory_alloc.admin_base import ServiceModelAdmin, copy_saved, delete_selected, money_column
 from inventory_alloc.admin_filters import InputFilter
 from inventory_alloc.display import money
 from orders.models import Customer, Order, OrderLine, Payment
@@ -21,7 +21,8 @@ from stock.admin import ImportExportPermissions
 class CustomerAdmin(ImportExportPermissions, ImportExportModelAdmin, ServiceModelAdmin):
     writes = CUSTOMER_WRITES
     resource_classes = [CustomerResource]
-    list_display = ("code", "name", "email", "phone", "credit_limit", "credit_period_days", "is_active")
+    list_display = ("code", "name", "email", "phone", "credit_limit_shown", "credit_period_days", "is_active")
+    credit_limit_shown = money_column("credit_limit", _("credit limit"))
     list_filter = ("is_active",)
     search_fields = ("code", "name", "email")
 
@@ -239,7 +240,8 @@ class OrderAdmin(ImportExportPermissions, ImportExportMixin, ServiceModelAdmin):
 class PaymentAdmin(ImportExportPermissions, ExportMixin, ServiceModelAdmin):
     writes = PAYMENT_WRITES
     resource_classes = [PaymentResource]
-    list_display = ("customer", "amount", "due_date", "paid_on", "status")
+    list_display = ("customer", "amount_shown", "due_date", "paid_on", "status")
+    amount_shown = money_column("amount", _("amount"))
     list_filter = ("status", "due_date")
     search_fields = ("customer__code", "customer__name")
     date_hierarchy = "due_date"

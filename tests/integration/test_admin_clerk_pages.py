@@ -201,3 +201,12 @@ def test_a_read_only_orders_page_offers_no_blank_line(admin_client, allocated):
     o1 = allocated["orders"]["O1"]
     page = admin_client.get(f"/admin/orders/order/{o1.pk}/change/").content.decode()
     assert 'name="lines-0-quantity"' not in page and 'name="lines-1-item"' not in page
+
+
+def test_lists_show_money_in_the_currencys_decimals_and_sort_by_it(admin_client, allocated, settings):
+    page = admin_client.get("/admin/allocation/allocationresult/?o=8").content.decode()  # by amount
+    assert 'class="field-allocated_price_shown">1,000</td>' in page and 'class="field-unit_cost_shown">10.0000' in page
+    assert page.index(">345<") < page.index(">1,000<")  # ascending amounts
+    settings.CURRENCY = "USD"
+    page = admin_client.get("/admin/allocation/allocationrun/").content.decode()
+    assert 'class="field-allocated_amount_shown">1,995.00</td>' in page
