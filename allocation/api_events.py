@@ -124,9 +124,15 @@ class EventViewSet(ReadOnlyViewSet):
     def page_weights(self, ids: list[int]) -> dict[int, int]:
         """Return each event's weight: one row per EVENT_ROW_CHARS characters of its data (a run's event: of its
         picks, which its data is made of)."""
-        sizes = dict(Event.objects.filter(id__in=ids).annotate(size=Length("data")).values_list("id", "size"))
-        picks = run_event_picks(ids)
-        return {pk: 1 + ((size or 0) + picks.get(pk, 0) * PICK_CHARS) // EVENT_ROW_CHARS for pk, size in sizes.items()}
+        rows = Event.objects.filter(id__in=ids).annotate(size=Length("data")).values_list(
+            "id", "size", "type", "run_id", "order_id")
+        sizes, made = {}, {}
+        for pk, size, kind, run, order in rows:
+            sizes[pk] = size or 0
+            if kind == EventType.ALLOCATED and not size and run is not None:
+                made[pk] = (run, order)
+        picks = run_event_picks(made)
+        return {pk: 1 + (size + picks.get(pk, 0) * PICK_CHARS) // EVENT_ROW_CHARS for pk, size in sizes.items()}
 
 
 # --- webhook endpoints --------------------------------------------------------------------------

@@ -18,7 +18,7 @@ new reference). Every other event carries its data as written.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from django.db.models import Count, Q
 
@@ -60,17 +60,15 @@ def fill_data(events: Iterable[Event]) -> None:
         event.data = _data_text(event, runs.get(event.run_id), outcomes.get(key), picks.get(key, []))
 
 
-def run_event_picks(event_ids: Iterable[int]) -> dict[int, int]:
-    """Return how many picks each `allocation.allocated` event of a run (by id) tells of: what its size grows with."""
-    keys = {pk: (run, order) for pk, run, order in Event.objects.filter(
-        id__in=list(event_ids), type=EventType.ALLOCATED, data="", run_id__isnull=False).values_list(
-        "id", "run_id", "order_id")}
-    if not keys:
+def run_event_picks(events: Mapping[int, tuple[int, int]]) -> dict[int, int]:
+    """Return how many picks each of a run's `allocation.allocated` events tells of (`events[id]`: its run and
+    order): what its data's size grows with. One query."""
+    if not events:
         return {}
     counts = {(run, order): n for run, order, n in AllocationResult.objects.filter(
-        _pairs_filter(set(keys.values()))).order_by().values("run_id", "order_id").annotate(n=Count("id")).values_list(
+        _pairs_filter(set(events.values()))).order_by().values("run_id", "order_id").annotate(n=Count("id")).values_list(
         "run_id", "order_id", "n")}
-    return {pk: counts.get(key, 0) for pk, key in keys.items()}
+    return {pk: counts.get(key, 0) for pk, key in events.items()}
 
 
 def _pairs_filter(pairs: set[tuple[int, int]]) -> Q:
