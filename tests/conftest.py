@@ -8,6 +8,7 @@ from django.db import connection
 from hypothesis import settings as hypothesis_settings
 
 from tests.factories import ItemFactory, LotFactory, order_with_lines
+from tests.webhook_support import Receivers
 
 # In CI the property tests replay the same examples every run (a red build is
 # then a real regression, not a new random draw); locally they explore anew.
@@ -112,3 +113,11 @@ def _restore_script_prefix():
     prefix = get_script_prefix()
     yield
     set_script_prefix(prefix)
+
+
+@pytest.fixture
+def receivers():
+    """Webhook receivers on 127.0.0.1 (`receivers()` starts one; see tests.webhook_support), stopped after the test."""
+    pool = Receivers()
+    yield pool
+    pool.stop_all()

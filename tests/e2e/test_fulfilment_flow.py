@@ -12,7 +12,7 @@ import requests
 from allocation.models import Delivery, DeliveryStatus
 from allocation.tasks import thread_kick
 from tests.e2e.test_browser_admin import browser  # noqa: F401  (the Chromium fixture)
-from tests.webhook_support import Receivers, plug_kick, verifies
+from tests.webhook_support import plug_kick, verifies
 
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"  # Playwright's loop runs in this thread; the ORM calls stay synchronous
 
@@ -20,10 +20,8 @@ pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
-def warehouse():
-    receivers = Receivers()
-    yield receivers()
-    receivers.stop_all()
+def warehouse(receivers):
+    return receivers()
 
 
 def test_a_warehouse_hears_of_picks_ships_them_hears_it_shipped_and_prints_the_pick_list(

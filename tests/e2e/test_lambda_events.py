@@ -7,7 +7,6 @@ receivers are real HTTP servers on 127.0.0.1 that verify each signature.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import date
 
 import pytest
@@ -18,7 +17,7 @@ from allocation.models import Delivery, DeliveryStatus, Event
 from allocation.services import allocation_run
 from allocation.tasks import events_deliver_now
 from tests.e2e.lambda_support import FUNCTION_NAME, ROOT, FakeLambdaClient, LambdaContext
-from tests.webhook_support import Receivers, plug_kick
+from tests.webhook_support import plug_kick
 
 JAN_31 = date(2026, 1, 31)
 DISPATCH_RULE = f"arn:aws:events:ap-northeast-1:123456789012:rule/{FUNCTION_NAME}-allocation.tasks.events_deliver"
@@ -27,13 +26,6 @@ DISPATCH_RULE = f"arn:aws:events:ap-northeast-1:123456789012:rule/{FUNCTION_NAME
 @pytest.fixture
 def invoke(lambda_handler, db):
     return lambda lambda_event: lambda_handler.handler(lambda_event, LambdaContext())
-
-
-@pytest.fixture
-def receivers() -> Iterator[Receivers]:
-    pool = Receivers()
-    yield pool
-    pool.stop_all()
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -22,17 +21,10 @@ from allocation.releases import allocation_release, order_cancel
 from allocation.services import allocation_run
 from allocation.webhooks import new_secret, webhook_create, webhook_rotate, webhook_update
 from stock.services import lot_update
-from tests.webhook_support import Receivers, verifies
+from tests.webhook_support import verifies
 
 JAN_31 = datetime(2026, 1, 31).date()
 FAST = [0.0] * 7  # a retry schedule that retries at once, so that a test can pass again and again
-
-
-@pytest.fixture
-def receivers() -> Iterator[Receivers]:
-    pool = Receivers()
-    yield pool
-    pool.stop_all()
 
 
 def allocate(widget_example, *names: str) -> None:

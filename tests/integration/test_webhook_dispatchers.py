@@ -4,7 +4,6 @@ The receivers are real HTTP servers on 127.0.0.1 (tests.webhook_support) that ve
 """
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date, timedelta
 from io import StringIO
 
@@ -21,16 +20,9 @@ from allocation.tasks import delivery_kicker, events_deliver_now, thread_kick
 from stock.services import lot_update
 from tests.factories import ItemFactory, LotFactory, order_with_lines
 from tests.threads import at_once
-from tests.webhook_support import Receivers, plug_kick
+from tests.webhook_support import plug_kick
 
 JAN_31 = date(2026, 1, 31)
-
-
-@pytest.fixture
-def receivers() -> Iterator[Receivers]:
-    pool = Receivers()
-    yield pool
-    pool.stop_all()
 
 
 @pytest.fixture
