@@ -7,11 +7,12 @@ IN list written? how many parameters fit in a statement?), never decided again i
 from __future__ import annotations
 
 import contextlib
-import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 
 from django.conf import settings
 from django.db import DatabaseError, connection
+
+from inventory_alloc.statements import rows_per_statement
 
 
 def is_postgres() -> bool:
@@ -48,10 +49,8 @@ def chunked(values: Iterable, size: int) -> Iterator[list]:
 
 
 def sqlite_rows_per_statement(width: int, fixed: int = 0) -> int:
-    """Return how many rows of `width` parameters (plus `fixed` ones) fit in one SQLite statement."""
-    connection.ensure_connection()
-    limit = connection.connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
-    return max(1, min(batch_size(), (limit - fixed) // width))
+    """Return how many rows of `width` parameters (plus `fixed` ones) fit in one SQLite statement (a batch at most)."""
+    return rows_per_statement(width, fixed, batch_size())
 
 
 # Key of the PostgreSQL advisory lock between runs dated in past periods and period closes.

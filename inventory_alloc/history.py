@@ -14,15 +14,17 @@ A change made without a user (a command, the nightly run) is entered under the i
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Iterable
 
 from django.contrib.admin.models import ADDITION, CHANGE, DELETION, LogEntry
 from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import make_password
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import FieldDoesNotExist
 from django.db import connection, models
 from django.utils import timezone, translation
+
+from inventory_alloc.statements import rows_per_statement
 
 __all__ = ["ADDITION", "CHANGE", "DELETION", "history_record", "history_record_many", "system_user_id"]
 
@@ -32,7 +34,7 @@ SYSTEM_USERNAME = "system"
 def system_user_id() -> int:
     """Return the id of the inactive user that changes made without a user are entered under."""
     user, _created = get_user_model()._default_manager.get_or_create(
-        username=SYSTEM_USERNAME, defaults={"is_active": False, "password": "!"})  # "!": no password logs in
+        username=SYSTEM_USERNAME, defaults={"is_active": False, "password": make_password(None)})  # cannot log in
     return user.pk
 
 
@@ -83,7 +85,7 @@ def history_record_many(user, model: type[models.Model], objects: Iterable[tuple
         stamp = connection.ops.adapt_datetimefield_value(stamp)
     shared = (stamp, _user_id(user), ContentType.objects.get_for_model(model, for_concrete_model=False).pk)
     rows = [(*shared, str(pk), text[:200], action, message) for pk, text, message in objects]
-    per_statement = _rows_per_statement(len(LOG_COLUMNS))
+    per_statement = rows_per_statement(len(LOG_COLUMNS))
     with connection.cursor() as cursor:
         for start in range(0, len(rows), per_statement):
             chunk = rows[start:start + per_statement]
@@ -93,10 +95,3 @@ def history_record_many(user, model: type[models.Model], objects: Iterable[tuple
 
 
 LOG_COLUMNS = ("action_time", "user_id", "content_type_id", "object_id", "object_repr", "action_flag", "change_message")
-
-
-def _rows_per_statement(width: int) -> int:
-    if connection.vendor == "sqlite":
-        connection.ensure_connection()
-        return max(1, min(5000, connection.connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) // width))
-    return 5000
