@@ -8,8 +8,8 @@ delete that other rows protect turned into a Conflict that says why.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 
 from django.core.exceptions import FieldDoesNotExist
 from django.db import models, transaction
@@ -25,17 +25,20 @@ class Writes:
 
     `create(user=, **fields)`, `update(<key>=instance, user=, **changes)`,
     `delete(<key>=instance, user=, dry_run=)`; `key` is the keyword naming the instance. Each write that
-    happens is entered in the history (`inventory_alloc.history`), whichever door called it.
+    happens is entered in the history (`inventory_alloc.history`), whichever door called it: the fields it
+    changed, and each of `related` (a change that is no column, e.g. an order's `lines`) whose snapshot
+    (`related[name](instance)`) differs after the write.
     """
 
     key: str
     create: Callable[..., models.Model]
     update: Callable[..., models.Model]
     delete: Callable[..., None]
+    related: Mapping[str, Callable[[models.Model], object]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "create", _recorded_create(self.create))
-        object.__setattr__(self, "update", _recorded_update(self.update, self.key))
+        object.__setattr__(self, "update", _recorded_update(self.update, self.key, self.related))
         object.__setattr__(self, "delete", _recorded_delete(self.delete, self.key))
 
     def create_with(self, fields: dict, user=None) -> models.Model:
@@ -58,30 +61,25 @@ def _recorded_create(create: Callable[..., models.Model]) -> Callable[..., model
     return recorded
 
 
-def _recorded_update(update: Callable[..., models.Model], key: str) -> Callable[..., models.Model]:
+def _recorded_update(update: Callable[..., models.Model], key: str,
+                     related: Mapping[str, Callable[[models.Model], object]]) -> Callable[..., models.Model]:
     @functools.wraps(update)
     def recorded(*, user=None, **kwargs):
         instance = kwargs[key]
         model = type(instance)
         # What the row holds before (a door may have set the new values on `instance` already, as a form does).
-        names = [name for name in kwargs if name not in (key, "lines")]
+        names = [name for name in kwargs if name != key and name not in related]
         attnames = {name: model._meta.get_field(name).attname for name in names if _is_column(model, name)}
         with transaction.atomic():
             before = model._default_manager.filter(pk=instance.pk).values(*attnames.values()).first() or {}
-            lines_before = _lines(instance) if "lines" in kwargs else None
+            snapshots = {name: snapshot(instance) for name, snapshot in related.items() if name in kwargs}
             saved = update(user=user, **kwargs)
             changed = [name for name, attname in attnames.items() if getattr(saved, attname, None) != before.get(attname)]
-            if lines_before is not None and _lines(saved) != lines_before:
-                changed.append("lines")
+            changed += [name for name, snapshot in snapshots.items() if related[name](saved) != snapshot]
             if changed:
                 history_record(user, saved, CHANGE, fields=changed)
         return saved
     return recorded
-
-
-def _lines(instance: models.Model) -> list[tuple]:
-    """Return what an order's lines hold (an update of an order may send its lines)."""
-    return list(instance.lines.order_by("pk").values_list("pk", "item_id", "quantity", "unit_price", "lot_id"))
 
 
 def _is_column(model: type[models.Model], name: str) -> bool:

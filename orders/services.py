@@ -122,7 +122,12 @@ def order_delete(*, order: Order, user=None, dry_run: bool = False) -> None:
 
 CUSTOMER_WRITES = Writes("customer", customer_create, customer_update, customer_delete)
 PAYMENT_WRITES = Writes("payment", payment_create, payment_update, payment_delete)
-ORDER_WRITES = Writes("order", order_create, order_update, order_delete)
+def order_lines_held(order: Order) -> list[tuple]:
+    """Return what an order's lines hold: how the history tells that an update changed them."""
+    return list(order.lines.order_by("pk").values_list("pk", "item_id", "quantity", "unit_price", "lot_id"))
+
+
+ORDER_WRITES = Writes("order", order_create, order_update, order_delete, related={"lines": order_lines_held})
 
 
 def order_lock(order: Order) -> str | None:
