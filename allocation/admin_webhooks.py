@@ -142,8 +142,7 @@ class WebhookEndpointAdmin(ServiceModelAdmin):
         if not self.has_change_permission(request, endpoint):
             raise PermissionDenied
         if request.method == "POST":
-            rotated = webhook_rotate(endpoint=endpoint, user=request.user)
-            self.log_change(request, rotated, gettext("Rotated the signing secret."))
+            rotated = webhook_rotate(endpoint=endpoint, user=request.user)  # the service enters it in the history
             self.message_user(request, secret_message(rotated, rotated=True), messages.WARNING)
         return HttpResponseRedirect(self.object_url(endpoint.pk))
 

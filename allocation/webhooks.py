@@ -25,6 +25,7 @@ from django.utils import timezone
 from allocation.events import delivery_kick
 from allocation.models import Delivery, DeliveryStatus, EventType, WebhookEndpoint
 from inventory_alloc.errors import Conflict, InvalidInput
+from inventory_alloc.history import CHANGE, history_record
 from inventory_alloc.records import Writes, record_apply, record_create, record_delete, record_lock, refuse_unknown
 
 ENDPOINT_FIELDS = {"url", "events", "active", "description"}
@@ -125,6 +126,7 @@ def webhook_rotate(*, endpoint: WebhookEndpoint, user=None) -> WebhookEndpoint:
         locked.previous_secret_expires_at = timezone.now() + timedelta(seconds=settings.WEBHOOK_ROTATION_OVERLAP)
         locked.secret = new_secret()
         locked.save(update_fields=["secret", "previous_secret", "previous_secret_expires_at", "updated_at"])
+        history_record(user, locked, CHANGE, message="Rotated the signing secret.")
         return locked
 
 

@@ -230,6 +230,9 @@ CACHES = {
 # inventory_alloc.admin_base.neutralised), nor fail on a control character in a text.
 IMPORT_EXPORT_ESCAPE_FORMULAE_ON_EXPORT = True
 IMPORT_EXPORT_ESCAPE_ILLEGAL_CHARS_ON_EXPORT = True
+# The services enter every imported row in the history themselves (inventory_alloc.history); import-export's own
+# entries would say it twice.
+IMPORT_EXPORT_SKIP_ADMIN_LOG = True
 if CACHES["default"]["BACKEND"] == "django.core.cache.backends.db.DatabaseCache":
     # The import's preview and confirm are two requests, maybe in two containers: keep the file in the cache.
     IMPORT_EXPORT_TMP_STORAGE_CLASS = "import_export.tmp_storages.CacheStorage"

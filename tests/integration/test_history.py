@@ -110,3 +110,26 @@ def test_saving_an_order_page_without_a_change_enters_nothing(admin_client, widg
     response = admin_client.post(f"/admin/orders/order/{o1.pk}/change/", order_form(o1, current_lines(o1)))
     assert response.status_code == 302
     assert entries(o1) == []
+
+
+def test_a_lot_imported_from_a_file_is_entered_under_the_clerk_who_imported_it(admin_client, admin_user, db):
+    from tests.factories import ItemFactory
+    from tests.integration.test_admin_import_export import confirm, upload
+
+    ItemFactory(item_code="WIDGET")
+    csv = b"reference,item_code,quantity,unit_cost,received_on,eta,expires_on,note\nL7,WIDGET,5,1.0000,2026-01-05,,,\n"
+    confirm(admin_client, "stock/lot", upload(admin_client, "stock/lot", "lots.csv", csv))
+    assert entries(Lot.objects.get(reference="L7")) == [(ADDITION, admin_user.username, "Added.")]
+
+
+@pytest.mark.parametrize("door", ["admin", "api"])
+def test_rotating_a_webhook_secret_is_entered_once_whichever_door(door, admin_client, admin_user, db):
+    from allocation.webhooks import WEBHOOK_WRITES
+
+    endpoint = WEBHOOK_WRITES.create(url="http://127.0.0.1:9/hook", user=admin_user)  # as the admin and API create
+    if door == "admin":
+        response = admin_client.post(f"/admin/allocation/webhookendpoint/{endpoint.pk}/rotate/")
+        assert response.status_code == 302
+    else:
+        assert client_for(admin_user).post(f"{API}webhooks/{endpoint.pk}/rotate/", {}, format="json").status_code == 200
+    assert [message for _, _, message in entries(endpoint)] == ["Added.", "Rotated the signing secret."]
