@@ -20,10 +20,12 @@ from allocation.domain import (
     OutcomeStatus,
     Pick,
     Plan,
+    Share,
     Shortfall,
     fraction_to_cost,
 )
 from allocation.methods import AllocationMethod, get_method
+from allocation.policies import fair_quotas
 
 _FAR_FUTURE = date.max
 
@@ -94,6 +96,7 @@ class Allocator:
         self.item_costs = item_costs or {}
         self.lots_by_id: dict[int, LotSnapshot] = {}
         self.books: dict[int, _ItemBook] = {}
+        self.shares: dict[int, Share] = {}
         self._build_books(lots)
 
     def _build_books(self, lots: Iterable[LotSnapshot]) -> None:
@@ -112,6 +115,12 @@ class Allocator:
                 ordered += sorted(inbound.get(item_id, ()), key=_inbound_key)
             self.books[item_id] = _ItemBook(ordered, in_stock_ids, self.method.costing == "average")
 
+    def ration(self, orders: list[OrderDemand]) -> None:
+        """Share every scarce item between the lines of `orders` (in serving order) pro rata (`fair_quotas`);
+        from now on each of those lines takes at most its quota."""
+        supply = {item_id: sum(book.available.values()) for item_id, book in self.books.items()}
+        self.shares = fair_quotas(((d.line_id, d.item_id, d.quantity) for o in orders for d in o.lines), supply)
+
     # -- serving -------------------------------------------------------------
 
     def serve(self, order: OrderDemand, *, allow_partial: bool = True) -> tuple[list[Pick], OrderOutcome]:
@@ -125,12 +134,16 @@ class Allocator:
             if line.quantity <= 0:
                 continue
             served_any = True
-            got, reason = self._serve_line(line, picks)
+            share = self.shares.get(line.line_id)
+            got, reason = self._serve_line(line, picks, line.quantity if share is None else share.quota)
             if got < line.quantity:
-                shortfalls.append(Shortfall(line.line_id, line.item_id, line.quantity, got, reason))
+                if share is not None and got == share.quota:
+                    reason = share.describe()
+                shortfalls.append(Shortfall(line.line_id, line.item_id, line.quantity, got, reason, share=share))
         if shortfalls and not allow_partial:
             self._undo(picks)
-            shortfalls = [Shortfall(s.line_id, s.item_id, s.requested, 0, s.reason, s.allocated) for s in shortfalls]
+            shortfalls = [Shortfall(s.line_id, s.item_id, s.requested, 0, s.reason, s.allocated, s.share)
+                          for s in shortfalls]
             return [], OrderOutcome(
                 order.order_id, OutcomeStatus.SKIPPED, shortfalls=shortfalls,
                 reason="not every line can be filled",
@@ -149,19 +162,19 @@ class Allocator:
         reason = shortfalls[0].reason if shortfalls else ("" if served_any else "already allocated")
         return picks, OrderOutcome(order.order_id, status, quantity, amount, shortfalls, reason)
 
-    def _serve_line(self, line: LineDemand, picks: list[Pick]) -> tuple[int, str]:
-        """Append the line's picks to `picks`; return the quantity found and why not more."""
+    def _serve_line(self, line: LineDemand, picks: list[Pick], quantity: int) -> tuple[int, str]:
+        """Append picks of up to `quantity` for the line to `picks`; return the quantity found and why not more."""
         if self.method.named_lot_only:
             candidates, reason = self._named_lot(line)
         else:
             candidates, reason = self._candidates(line.item_id), "not enough stock"
         book = self.books.get(line.item_id)
-        if book is None or not candidates:
+        if book is None or not candidates or quantity <= 0:
             return 0, reason
         cost = self._line_cost(book, line)
         final = not self.method.provisional
         available = book.available
-        wanted = line.quantity
+        wanted = quantity
         for lot in candidates:
             free = available[lot.id]
             if free <= 0:
@@ -174,7 +187,7 @@ class Allocator:
             wanted -= take
             if wanted == 0:
                 break
-        return line.quantity - wanted, reason
+        return quantity - wanted, reason
 
     def _candidates(self, item_id: int) -> list[LotSnapshot]:
         book = self.books.get(item_id)
@@ -226,10 +239,17 @@ def allocate(
     allow_inbound: bool = True,
     item_costs: Mapping[int, Decimal | None] | None = None,
     progress: Callable[[int], None] | None = None,
+    rations: bool = False,
 ) -> Plan:
-    """Serve `orders` in the order given from `lots` and return every pick and outcome."""
+    """Serve `orders` in the order given from `lots` and return every pick and outcome.
+
+    With `rations` (policy fair_share), scarce items are first shared between the orders' lines pro rata.
+    """
     spec = method if isinstance(method, AllocationMethod) else get_method(method)
     allocator = Allocator(spec, lots, as_of=as_of, allow_inbound=allow_inbound, item_costs=item_costs)
+    if rations:
+        orders = list(orders)
+        allocator.ration(orders)
     plan = Plan()
     for order in orders:
         picks, outcome = allocator.serve(order, allow_partial=allow_partial)

@@ -101,6 +101,20 @@ class Pick:
 
 
 @dataclass(frozen=True, slots=True)
+class Share:
+    """A line's fair share of a scarce item: `quota` units of the `need` it asks; the item has `supply` units
+    for `demand` asked by all its lines."""
+
+    quota: int
+    need: int
+    supply: int
+    demand: int
+
+    def describe(self) -> str:
+        return f"fair share: {self.quota} of {self.need} asked ({self.supply} for {self.demand})"
+
+
+@dataclass(frozen=True, slots=True)
 class Shortfall:
     """A line that the run could not fill: how much is still missing, and why."""
 
@@ -112,6 +126,8 @@ class Shortfall:
     # What the run found for the line; differs from `allocated` only when an
     # all-or-nothing order was skipped (then nothing was allocated).
     available: int | None = None
+    # Under policy fair_share, the line's share of its scarce item (why it got what it got).
+    share: Share | None = None
 
     @property
     def short(self) -> int:

@@ -60,8 +60,13 @@ class RunRequest:
 
     def validated(self) -> RunRequest:
         """Return the request with its date filled in (today), or raise InvalidInput naming the wrong field."""
-        get_method(self.method)
-        get_policy(self.policy)
+        method, policy = get_method(self.method), get_policy(self.policy)
+        if policy.rations and not self.allow_partial:
+            raise InvalidInput(f"Policy {policy.name} shares scarce stock between orders, so it needs allow_partial.",
+                               field="allow_partial")
+        if policy.rations and method.named_lot_only:
+            raise InvalidInput(f"Policy {policy.name} does not apply to {method.name}: each line takes the lot it names.",
+                               field="policy")
         as_of = self.as_of or timezone.localdate()
         if as_of > timezone.localdate():
             raise InvalidInput("The allocation date cannot be in the future.", field="as_of")

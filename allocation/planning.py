@@ -114,6 +114,7 @@ def plan_run(run: AllocationRun, *, lock: bool, progress: Progress | None) -> tu
         method, (OrderDemand(o.id, tuple(demands.per_order.get(o.id, ()))) for o in policy.rank(serving, inputs)),
         lots, as_of=run.as_of, allow_partial=run.allow_partial, allow_inbound=run.allow_inbound,
         item_costs=item_costs(method, demands.items, run.as_of) if demands.items else {}, progress=progress,
+        rations=policy.rations,
     )
     plan.outcomes += [_ordered_later(order_id, demands.per_order[order_id]) for order_id in sorted(later)]
     plan.outcomes += [OrderOutcome(o.id, OutcomeStatus.SKIPPED, reason="cancelled")

@@ -11,6 +11,8 @@ never asks which policy it runs. Ties always fall to the older order, then the l
   allocated), payment frequency (payments in the window relative to the customer who paid most
   often), credit adherence (payments paid on time among those paid or due) and stock availability
   (of the order's open quantity, the share that stock on hand covers now).
+- fair_share (按分引当): a scarce item is shared pro rata between every line that wants it (`fair_quotas`);
+  lines are served oldest order first, each taking exactly its quota. The allocator asks `rations`.
 """
 from __future__ import annotations
 
@@ -20,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Protocol
 
-from allocation.domain import LineDemand, LotSnapshot
+from allocation.domain import LineDemand, LotSnapshot, Share
 from inventory_alloc.errors import InvalidInput
 
 NEUTRAL = 0.5  # a part the customer has no history for
@@ -47,9 +49,14 @@ class PolicyInputs:
 
 @dataclass(frozen=True)
 class AllocationPolicy:
+    """A policy: `key` ranks the orders; `needs` names the data it reads beyond them; with `rations`, a
+    scarce item is shared by `fair_quotas` before the lines are served (it needs partial allocation and a
+    method that picks lots itself)."""
+
     name: str
     key: Callable[[PolicyInputs], Callable[[RankedOrder], tuple]]
     needs: frozenset[str] = frozenset()
+    rations: bool = False
 
     def rank(self, orders: Iterable[RankedOrder], inputs: PolicyInputs) -> list:
         return sorted(orders, key=self.key(inputs))
@@ -78,6 +85,37 @@ def open_quantity_coverage(lines: Iterable[tuple[int, int, int]], available_by_i
         wanted[key] += quantity
         covered[key] += min(quantity, available_by_item.get(item_id, 0))
     return {key: covered[key] / wanted[key] for key in wanted}
+
+
+def fair_quotas(lines: Iterable[tuple[int, int, int]], supply: Mapping[int, int]) -> dict[int, Share]:
+    """Return the quota of every line of a scarce item (ALLOCATION.md, policy fair_share).
+
+    `lines` holds (line id, item id, need) in serving order (oldest order first, then order id, then line
+    id), which is also the order in which equal remainders get the units left over. `supply` is each item's
+    quantity the method may pick. Items whose lines all fit (sum of needs <= supply) get no entry: every
+    line takes its need. Otherwise line i gets floor(S * n_i / N) and the S - sum(quotas) units left over
+    go one each to the largest remainders (S * n_i) mod N.
+    """
+    by_item: dict[int, list[tuple[int, int]]] = defaultdict(list)
+    for line_id, item_id, need in lines:
+        if need > 0:
+            by_item[item_id].append((line_id, need))
+    shares: dict[int, Share] = {}
+    for item_id, wanting in by_item.items():
+        available = max(supply.get(item_id, 0), 0)
+        demand = sum(need for _, need in wanting)
+        if demand <= available:
+            continue
+        quotas, remainders = {}, []
+        for position, (line_id, need) in enumerate(wanting):
+            quotas[line_id], remainder = divmod(available * need, demand)
+            remainders.append((-remainder, position, line_id))
+        left = available - sum(quotas.values())
+        for _, _, line_id in sorted(remainders)[:left]:
+            quotas[line_id] += 1
+        for line_id, need in wanting:
+            shares[line_id] = Share(quotas[line_id], need, available, demand)
+    return shares
 
 
 def _by_order_date(inputs: PolicyInputs) -> Callable[[RankedOrder], tuple]:
@@ -111,6 +149,7 @@ REGISTRY: dict[str, AllocationPolicy] = {
         AllocationPolicy("order_date", _by_order_date),
         AllocationPolicy("priority", _by_priority),
         AllocationPolicy("customer_score", _by_customer_score, needs=frozenset({CUSTOMER_HISTORY})),
+        AllocationPolicy("fair_share", _by_order_date, rations=True),
     )
 }
 DEFAULT_POLICY = "order_date"

@@ -97,6 +97,9 @@ class ShortfallSerializer(serializers.Serializer):
     allocated = serializers.IntegerField()
     short = serializers.IntegerField()
     reason = serializers.CharField(allow_blank=True)
+    quota = serializers.IntegerField(required=False, help_text="Policy fair_share: the line's share of its scarce item.")
+    supply = serializers.IntegerField(required=False, help_text="Policy fair_share: the item's units the run could pick.")
+    demand = serializers.IntegerField(required=False, help_text="Policy fair_share: the units all the item's lines asked.")
 
 
 class RunOutcomeSerializer(serializers.ModelSerializer):

@@ -23,7 +23,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from allocation import loads, writes
-from allocation.domain import ORDERED_LATER, InsufficientStock, OrderOutcome, OutcomeStatus, PeriodClosed, Pick, Plan
+from allocation.domain import ORDERED_LATER, InsufficientStock, OrderOutcome, OutcomeStatus, PeriodClosed, Pick, Plan, Shortfall
 from allocation.events import run_event_rows
 from allocation.models import AllocationRun, RunOutcome, RunStatus
 from allocation.parameters import RunRequest
@@ -100,15 +100,19 @@ def refuse_closed_books(as_of: date, *, lock: bool) -> None:
 _json = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 
 
+def _shortfall(s: Shortfall, item_codes: dict[int, str]) -> dict:
+    """Return a short line as an outcome's JSON keeps it; under fair_share with its quota and the item's supply
+    and demand."""
+    row = {"line": s.line_id, "item_code": item_codes.get(s.item_id, ""), "requested": s.requested,
+           "allocated": s.allocated, "short": s.short, "reason": s.reason}
+    if s.share is not None:
+        row.update(quota=s.share.quota, supply=s.share.supply, demand=s.share.demand)
+    return row
+
+
 def _outcome_row(order: loads.OrderRow, outcome: OrderOutcome, item_codes: dict[int, str]) -> tuple:
     """Return the outcome of one order as a row of `allocation.rows.OUTCOMES` (its shortfalls as JSON text)."""
-    shortfalls = "[]" if not outcome.shortfalls else _json([
-        {
-            "line": s.line_id, "item_code": item_codes.get(s.item_id, ""), "requested": s.requested,
-            "allocated": s.allocated, "short": s.short, "reason": s.reason,
-        }
-        for s in outcome.shortfalls
-    ])
+    shortfalls = "[]" if not outcome.shortfalls else _json([_shortfall(s, item_codes) for s in outcome.shortfalls])
     return (order.id, order.number, outcome.status, outcome.quantity, outcome.amount, outcome.reason,
             len(outcome.shortfalls), shortfalls)
 

@@ -30,6 +30,7 @@ from allocation.delivery import deliver_pass
 from allocation.methods import DEFAULT_METHOD
 from allocation.models import AllocationRun, RunStatus
 from allocation.parameters import RunRequest
+from allocation.policies import DEFAULT_POLICY
 from allocation.requests import allocation_request, allocation_run_queued, allocation_runs_expire
 from allocation.sql import long_statements
 from inventory_alloc.errors import Conflict
@@ -59,10 +60,11 @@ def allocation_run_execute(run_id: int) -> dict:
 
 
 def nightly_allocation(event: dict | None = None, context=None) -> dict:
-    """Allocate every open order with ALLOCATION_NIGHTLY_METHOD (the nightly scheduled event)."""
+    """Allocate every open order with ALLOCATION_NIGHTLY_METHOD and _POLICY (the nightly scheduled event)."""
     allocation_runs_expire()
     with long_statements():
-        run = allocation_request(RunRequest(method=settings.ALLOCATION_NIGHTLY_METHOD or DEFAULT_METHOD)).run
+        run = allocation_request(RunRequest(method=settings.ALLOCATION_NIGHTLY_METHOD or DEFAULT_METHOD,
+                                            policy=settings.ALLOCATION_NIGHTLY_POLICY or DEFAULT_POLICY)).run
     logger.info("Nightly allocation: run %s is %s", run.pk, run.status)
     return {"run": run.pk, "status": run.status}
 

@@ -289,6 +289,8 @@ ALLOCATION_ASYNC_THRESHOLD = env.int("ALLOCATION_ASYNC_THRESHOLD", default=5000)
 ALLOCATION_RUN_TIMEOUT = env.int("ALLOCATION_RUN_TIMEOUT", default=960)
 # The method of the nightly run over every open order (zappa_settings.json "events").
 ALLOCATION_NIGHTLY_METHOD = env.str("ALLOCATION_NIGHTLY_METHOD", default="")  # empty: the registry's default method
+# Its policy (order_date, priority, customer_score or fair_share); empty: the registry's default policy.
+ALLOCATION_NIGHTLY_POLICY = env.str("ALLOCATION_NIGHTLY_POLICY", default="")
 # The Lambda function that executes queued runs (a worker stage with a long timeout); empty: this function.
 ALLOCATION_WORKER_FUNCTION = env.str("ALLOCATION_WORKER_FUNCTION", default="")
 

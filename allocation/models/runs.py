@@ -23,6 +23,7 @@ class Policy(models.TextChoices):
     ORDER_DATE = "order_date", _("Order date (oldest first)")
     PRIORITY = "priority", _("Priority (highest first)")
     CUSTOMER_SCORE = "customer_score", _("Customer score (best first)")
+    FAIR_SHARE = "fair_share", _("Fair share (scarce stock pro rata)")
 
 
 class RunStatus(models.TextChoices):

@@ -12,6 +12,7 @@ from datetime import date
 import pytest
 import zappa.asynchronous
 from django.contrib.auth.models import User
+from django.db.models import Sum
 
 from allocation.models import AllocationResult, AllocationRun, RunStatus
 from allocation.parameters import RunRequest
@@ -249,6 +250,20 @@ def test_the_scheduled_event_allocates_every_open_order_with_the_nightly_method(
     picks = list(AllocationResult.objects.filter(run=run).order_by("id").values_list("lot__reference", "allocated_quantity"))
     assert picks == [("L3", 100), ("L2", 20), ("L2", 30), ("L1", 30)]
     assert aws_lambda.invocations == []
+
+
+def test_the_nightly_run_follows_the_nightly_policy_fair_share(invoke, widget_example, settings, aws_lambda):
+    # given: 450 units (250 in stock, 200 inbound) for 580 asked
+    order_with_lines("O3", date(2026, 1, 13), (widget_example["item"], 400))
+    settings.ALLOCATION_NIGHTLY_METHOD, settings.ALLOCATION_NIGHTLY_POLICY = "FIFO", "fair_share"
+
+    invoke(scheduled_event())
+
+    # then: quotas 93, 46 (+1, the largest remainder) and 310 of 450
+    run = AllocationRun.objects.get()
+    assert run.policy == "fair_share"
+    got = dict(AllocationResult.objects.filter(run=run).values_list("order__order_number").annotate(Sum("allocated_quantity")))
+    assert got == {"O1": 93, "O2": 47, "O3": 310}
 
 
 def test_a_big_nightly_run_on_lambda_goes_to_an_async_task(

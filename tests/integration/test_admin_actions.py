@@ -76,6 +76,33 @@ def test_preview_lists_every_shortfall(admin_client, widget_example):
     assert "WIDGET: 150 short of 400" in response.content.decode()
 
 
+@pytest.fixture
+def scarce_widget(db):
+    """ALLOCATION.md, policy fair_share: lots of WIDGET give 100; O1 asks 120, O2 60, O3 20."""
+    widget = ItemFactory(item_code="WIDGET")
+    LotFactory(reference="L1", item=widget, received_on=date(2026, 1, 5), quantity=100, unit_cost=Decimal("10"))
+    return [order_with_lines(n, date(2026, 1, d), (widget, q)) for n, d, q in (("O1", 6, 120), ("O2", 12, 60), ("O3", 13, 20))]
+
+
+def test_a_fair_share_preview_shows_each_lines_quota(admin_client, scarce_widget):
+    response = admin_client.post("/admin/orders/order/allocate/",
+                                 {**PARAMETERS, "policy": "fair_share", "preview": "1", **selection(*scarce_widget)})
+    picks = [(p["order"], p["quantity"]) for p in response.context["preview"]["picks"]]
+    assert picks == [("O1", 60), ("O2", 30), ("O3", 10)]
+    page = response.content.decode()
+    assert "WIDGET: 30 of 60 asked, fair share of 100 for 200" in page
+    assert AllocationRun.objects.count() == 0
+
+
+def test_fair_share_without_partial_allocation_is_refused_on_the_page(admin_client, scarce_widget):
+    data = {**PARAMETERS, "policy": "fair_share", "allocate": "1", **selection(*scarce_widget)}
+    del data["allow_partial"]
+    response = admin_client.post("/admin/orders/order/allocate/", data)
+    assert response.status_code == 200
+    assert "needs allow_partial" in response.content.decode()
+    assert AllocationRun.objects.count() == 0
+
+
 def test_allocate_writes_the_run_and_links_to_it_in_the_message(admin_client, admin_user, widget_example):
     # given
     o1, o2 = widget_example["orders"]["O1"], widget_example["orders"]["O2"]

@@ -95,11 +95,37 @@ def test_one_order_that_cannot_be_filled_all_or_nothing_is_a_409_with_the_shortf
     ({"method": "FIFO", "as_of": "not a date"}, "as_of", 400),
     ({"method": "FIFO", "orders": ["x"]}, "orders", 400),
     ({"method": "FIFO", "orders": [987654]}, "detail", 404),
+    ({"method": "FIFO", "policy": "fair_share", "allow_partial": False}, "allow_partial", 400),
+    ({"method": "SPECIFIC", "policy": "fair_share"}, "policy", 400),
 ])
 def test_bad_allocate_requests_are_400_or_404_naming_the_field(db, allocator, payload, field, status):
     response = allocator.post(f"{API}allocate/", payload, format="json")
     assert response.status_code == status
     assert field in response.json()
+
+
+def test_fair_share_shares_the_worked_example_60_30_10_and_says_why(db, allocator):
+    # given: ALLOCATION.md, policy fair_share: lots of WIDGET give 100; O1 asks 120, O2 60, O3 20
+    widget = ItemFactory(item_code="WIDGET")
+    LotFactory(reference="L1", item=widget, received_on=date(2026, 1, 5), quantity=100, unit_cost="10")
+    for number, day, quantity in (("O1", 6, 120), ("O2", 12, 60), ("O3", 13, 20)):
+        order_with_lines(number, date(2026, 1, day), (widget, quantity))
+    # when
+    response = allocator.post(f"{API}allocate/", {"method": "FIFO", "policy": "fair_share", "as_of": "2026-01-25"},
+                              format="json")
+    # then
+    assert response.status_code == 201, response.json()
+    body = response.json()
+    assert rows(body["results"]) == [("O1", "L1", 60, "10.0000", "600.00"), ("O2", "L1", 30, "10.0000", "300.00"),
+                                     ("O3", "L1", 10, "10.0000", "100.00")]
+    assert body["run"]["policy"] == "fair_share"
+    shorts = [(o["order_number"], o["status"], o["shortfalls"][0]) for o in body["outcomes"]]
+    assert [(n, st, s["allocated"], s["quota"], s["supply"], s["demand"]) for n, st, s in shorts] == [
+        ("O1", "partial", 60, 60, 100, 200), ("O2", "partial", 30, 30, 100, 200), ("O3", "partial", 10, 10, 100, 200)]
+    assert shorts[1][2]["reason"] == "fair share: 30 of 60 asked (100 for 200)"
+    run = body["run"]["id"]
+    stored = allocator.get(f"{API}allocation-runs/{run}/outcomes/").json()["results"]
+    assert stored[0]["shortfalls"][0]["quota"] == 60
 
 
 def test_allocation_results_filter_by_order_item_lot_run_method_date_and_activity(widget_example, allocator):

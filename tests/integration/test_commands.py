@@ -8,6 +8,7 @@ from django.core.management import CommandError, call_command
 
 from allocation.models import AllocationResult, AllocationRun
 from stock.models import Lot
+from tests.factories import order_with_lines
 
 pytestmark = pytest.mark.django_db
 
@@ -54,6 +55,17 @@ def test_allocate_no_partial_single_order_reports_the_shortfall(widget_example):
     with pytest.raises(CommandError, match="short 20 of 120"):
         _call("allocate", "--method", "FIFO", "--as-of", "2026-01-07", "--orders", str(o1.pk), "--no-partial",
               "--no-inbound")
+
+
+def test_allocate_with_fair_share_prints_each_short_lines_share(widget_example):
+    out = _call("allocate", "--method", "FIFO", "--as-of", "2026-01-25", "--policy", "fair_share", "--no-inbound",
+                "--dry-run")
+    assert "fair share" not in out  # 180 asked of 250 in stock: nothing is scarce
+    order_with_lines("O3", date(2026, 1, 13), (widget_example["item"], 320))
+    out = _call("allocate", "--method", "FIFO", "--as-of", "2026-01-25", "--policy", "fair_share", "--no-inbound")
+    assert "O2: partial (fair share: 30 of 60 asked (250 for 500)) WIDGET short 30" in out
+    with pytest.raises(CommandError, match="needs allow_partial"):
+        _call("allocate", "--method", "FIFO", "--policy", "fair_share", "--no-partial")
 
 
 def test_release_returns_an_orders_quantity_to_its_lots(widget_example):
