@@ -18,6 +18,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
 
+from allocation.comparison import Comparison, methods_compare
 from allocation.domain import InsufficientStock
 from allocation.forms import AllocateForm
 from allocation.models import AllocationRun, OutcomeStatus, RunStatus
@@ -147,9 +148,9 @@ def domain_error_message(error: DomainError) -> str:
     return _("Refused: %(reason)s") % {"reason": error.message}
 
 
-def allocate_page(model_admin, request, queryset, selection, form, preview=None) -> TemplateResponse:
+def allocate_page(model_admin, request, queryset, selection, form, preview=None, compare=None) -> TemplateResponse:
     return order_page(model_admin, request, queryset, selection, "admin/orders/order/allocate.html",
-                      _("Allocate selected orders"), form=form, preview=preview)
+                      _("Allocate selected orders"), form=form, preview=preview, compare=compare)
 
 
 def allocate_view(model_admin, request: HttpRequest) -> HttpResponse:
@@ -166,6 +167,9 @@ def allocate_view(model_admin, request: HttpRequest) -> HttpResponse:
             return nothing_selected(model_admin, request)
         commit = "allocate" in request.POST
         try:  # a big run is queued (on Lambda, an asynchronous task): the message links to it
+            if "compare" in request.POST:
+                comparison = methods_compare(form.run_request(ids, dry_run=False), user=request.user)
+                return allocate_page(model_admin, request, queryset, selection, form, compare=compare_context(comparison))
             ticket = allocation_request(form.run_request(ids, dry_run=not commit), user=request.user)
         except DomainError as error:
             model_admin.message_user(request, domain_error_message(error), messages.ERROR)
@@ -174,6 +178,13 @@ def allocate_view(model_admin, request: HttpRequest) -> HttpResponse:
                 return run_done(model_admin, request, ticket.run)
             preview = preview_context(ticket.report)
     return allocate_page(model_admin, request, queryset, selection, form, preview)
+
+
+def compare_context(comparison: Comparison) -> dict:
+    """Shape a comparison of the methods for the page: totals per method, then the first orders' amounts."""
+    return {"methods": comparison.method_rows(), "names": [f.method for f in comparison.figures],
+            "orders": comparison.order_rows(0, OUTCOMES_SHOWN),
+            "orders_not_shown": max(len(comparison.numbers) - OUTCOMES_SHOWN, 0), "as_of": comparison.request.as_of}
 
 
 def run_done(model_admin, request: HttpRequest, run: AllocationRun, then: str | None = None) -> HttpResponse:

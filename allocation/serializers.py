@@ -45,6 +45,48 @@ AllocateRequestSerializer = type("AllocateRequestSerializer", (StrictSerializer,
     "__module__": __name__, **{parameter.name: _parameter_field(parameter) for parameter in PARAMETERS},
 })
 
+# What-if (allocate/compare/): the run's parameters but the method and dry_run, the methods to compare, and a page of
+# the per-order rows.
+CompareRequestSerializer = type("CompareRequestSerializer", (StrictSerializer,), {
+    "__module__": __name__,
+    **{parameter.name: _parameter_field(parameter) for parameter in PARAMETERS if parameter.name not in ("method", "dry_run")},
+    "methods": serializers.ListField(
+        child=StrictChoiceField(choices=CHOICES["methods"]()), required=False, allow_empty=True,
+        help_text="The methods to compare; default: every method the policy applies to. FIFO, the baseline, is always in."),
+    "offset": StrictIntegerField(min_value=0, max_value=2**31, default=0, help_text="The first order row to answer."),
+    "limit": StrictIntegerField(min_value=1, max_value=settings.API_INLINE_ROWS, default=100,
+                                help_text="How many order rows to answer (at most API_INLINE_ROWS)."),
+})
+
+
+class ComparedFiguresSerializer(serializers.Serializer):
+    quantity = serializers.IntegerField()
+    amount = serializers.DecimalField(max_digits=20, decimal_places=2)
+    unit_cost = serializers.DecimalField(max_digits=20, decimal_places=4, allow_null=True,
+                                         help_text="The amount over the quantity; null for none.")
+    difference = serializers.DecimalField(max_digits=20, decimal_places=2, help_text="This amount less FIFO's.")
+
+
+class ComparedMethodSerializer(ComparedFiguresSerializer):
+    method = serializers.CharField()
+    provisional = serializers.BooleanField(help_text="Its costs are provisional until their period is closed.")
+
+
+class ComparedOrderSerializer(serializers.Serializer):
+    order = serializers.IntegerField()
+    order_number = serializers.CharField()
+    methods = serializers.DictField(child=ComparedFiguresSerializer(), help_text="Per method.")
+
+
+class CompareResponseSerializer(serializers.Serializer):
+    parameters = serializers.DictField(help_text="The run parameters compared under (as_of filled in).")
+    baseline = serializers.CharField()
+    methods = ComparedMethodSerializer(many=True)
+    orders_count = serializers.IntegerField(help_text="How many orders the runs considered.")
+    offset = serializers.IntegerField()
+    limit = serializers.IntegerField()
+    orders = ComparedOrderSerializer(many=True, help_text="The orders from offset, in id order, at most limit.")
+
 
 class AllocationResultSerializer(serializers.ModelSerializer):
     # id, run and created_at are null in a dry run's results (nothing was written).

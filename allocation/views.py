@@ -20,6 +20,7 @@ from rest_framework.generics import get_object_or_404
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from allocation.comparison import BASELINE, methods_compare
 from allocation.filters import AllocationResultFilter, AllocationRunFilter, RunOutcomeFilter
 from allocation.models import AllocationResult, AllocationRun, RunOutcome, RunStatus
 from allocation.parameters import RunRequest
@@ -32,6 +33,8 @@ from allocation.serializers import (
     AllocateResponseSerializer,
     AllocationResultSerializer,
     AllocationRunSerializer,
+    CompareRequestSerializer,
+    CompareResponseSerializer,
     NoParametersSerializer,
     PeriodCloseReportSerializer,
     PeriodCloseRequestSerializer,
@@ -172,6 +175,33 @@ class AllocateView(StrictQueryParamsMixin, APIView):
         params.is_valid(raise_exception=True)
         body, code = allocate_response(params.validated_data, request.user)
         return Response(body, status=code)
+
+
+class CompareView(StrictQueryParamsMixin, APIView):
+    """What-if: a dry run per method over the same orders and stock, side by side; nothing is written."""
+
+    permission_classes = [CanRunAllocation]
+
+    @extend_schema(
+        request=CompareRequestSerializer,
+        responses={
+            200: CompareResponseSerializer,
+            400: OpenApiResponse(OpenApiTypes.OBJECT, description="A parameter is wrong: {field: [reason]}."),
+            404: OpenApiResponse(_ERROR, description="An order named does not exist."),
+        },
+    )
+    def post(self, request) -> Response:
+        params = CompareRequestSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        values = dict(params.validated_data)
+        methods, offset, limit = values.pop("methods", None), values.pop("offset"), values.pop("limit")
+        comparison = methods_compare(RunRequest.of(method=BASELINE, **values), methods, user=request.user)
+        body = {
+            "parameters": {key: value for key, value in comparison.request.payload().items() if key not in ("method", "dry_run")},
+            "baseline": BASELINE, "methods": comparison.method_rows(), "orders_count": len(comparison.numbers),
+            "offset": offset, "limit": limit, "orders": comparison.order_rows(offset, limit),
+        }
+        return Response(CompareResponseSerializer(body).data)
 
 
 class AllocationResultViewSet(ReadOnlyViewSet):

@@ -15,6 +15,7 @@ from allocation.views import (
     AllocateView,
     AllocationResultViewSet,
     AllocationRunViewSet,
+    CompareView,
     PeriodCloseView,
     RunOutcomeViewSet,
 )
@@ -83,6 +84,7 @@ urlpatterns = with_slashless_twins([
     re_path(r"^docs/$", SwaggerView.as_view(url_name="schema", permission_classes=[AllowAny]), name="docs"),
     re_path(r"^redoc/$", RedocView.as_view(url_name="schema", permission_classes=[AllowAny]), name="redoc"),
     re_path(r"^allocate/$", AllocateView.as_view(), name="allocate"),
+    re_path(r"^allocate/compare/$", CompareView.as_view(), name="allocate-compare"),
     re_path(r"^periods/(?P<period>[0-9]{4}(?:-[0-9]{1,2})?)/close/$", PeriodCloseView.as_view(), name="period-close"),
     *router.urls,
 ])

@@ -35,6 +35,14 @@ def money(value: Decimal | int | None) -> str:
     return number_format(shown, decimal_pos=places, force_grouping=True)
 
 
+def signed_money(value: Decimal | int | None) -> str:
+    """A difference of amounts with its sign: "+105", "-45", "0" (JPY)."""
+    if value is None:
+        return EMPTY
+    shown = money(value)
+    return shown if shown.lstrip("0,.") == "" or shown.startswith("-") else f"+{shown}"
+
+
 def unit_cost(value: Decimal | None) -> str:
     """A unit cost with its 4 places and thousands separators: 1234.5 → "1,234.5000"."""
     return EMPTY if value is None else number_format(value, decimal_pos=4, force_grouping=True)

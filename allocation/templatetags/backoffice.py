@@ -19,5 +19,6 @@ def backoffice_dashboard(context) -> dict:
 # How numbers, money and dates read on every back-office page (`inventory_alloc.display`).
 register.filter("number", display.number)
 register.filter("money", display.money)
+register.filter("signed_money", display.signed_money)
 register.filter("unit_cost", display.unit_cost)
 register.filter("short_date", display.short_date)

@@ -3,6 +3,9 @@
 Its arguments are made from the run's parameters (`allocation.parameters.RunRequest`): `--method`,
 `--orders`, `--as-of`, `--policy`, `--allow-partial/--no-allow-partial` (also `--no-partial`),
 `--allow-inbound/--no-allow-inbound` (also `--no-inbound`), `--dry-run`.
+
+`--compare [--methods LIFO,AVERAGE]` prints the same orders and stock under every method (or those named, FIFO
+always in) side by side, writing nothing (`allocation.comparison`); `--method` is then not asked for.
 """
 from __future__ import annotations
 
@@ -11,9 +14,10 @@ import sys
 from dataclasses import MISSING, Field
 from datetime import date
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
+from allocation.comparison import BASELINE, Comparison, methods_compare
 from allocation.management.commands._common import command_error, dump
 from allocation.parameters import CHOICES, PARAMETERS, RunRequest
 from allocation.requests import allocation_request
@@ -27,6 +31,10 @@ def _orders(text: str) -> list[int]:
         return [int(part) for part in text.split(",") if part.strip()]
     except ValueError:
         raise argparse.ArgumentTypeError(f'takes order ids separated by commas, not "{text}"') from None
+
+
+def _methods(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",") if part.strip()]
 
 
 def _date(text: str) -> date:
@@ -45,7 +53,7 @@ def add_parameter(parser, parameter: Field) -> None:
         parser.add_argument(*names, action=argparse.BooleanOptionalAction, default=parameter.default, **options)
         return
     if parameter.default is MISSING:
-        options["required"] = True
+        options["default"] = None  # required unless --compare (checked in handle)
     else:
         options["default"] = parameter.default
     if meta["kind"] == "choice":
@@ -62,9 +70,18 @@ class Command(BaseCommand):
         for parameter in PARAMETERS:
             add_parameter(parser, parameter)
         parser.add_argument("--json", action="store_true", help="print the run, outcomes and results as JSON")
+        parser.add_argument("--compare", action="store_true",
+                            help="dry-run every method (or --methods) over the same orders and stock; print them side by side")
+        parser.add_argument("--methods", type=_methods, help="with --compare: the methods to compare, e.g. LIFO,AVERAGE")
 
     def handle(self, *args, **options) -> None:
-        request = RunRequest.of(**{parameter.name: options[parameter.name] for parameter in PARAMETERS})
+        values = {parameter.name: options[parameter.name] for parameter in PARAMETERS}
+        if options["compare"]:
+            self.compare(values, options)
+            return
+        if values["method"] is None:
+            raise CommandError("--method is required (or --compare).")
+        request = RunRequest.of(**values)
         bar = None if options["json"] or not sys.stderr.isatty() else tqdm(desc="Allocating", unit=" orders",
                                                                              file=sys.stderr)
         try:
@@ -82,6 +99,20 @@ class Command(BaseCommand):
         else:
             self.print_report(ticket.report)
 
+    def compare(self, values: dict, options: dict) -> None:
+        if values.pop("dry_run"):
+            raise CommandError("--compare writes nothing already; leave out --dry-run.")
+        values["method"] = BASELINE
+        try:
+            with long_statements():
+                comparison = methods_compare(RunRequest.of(**values), options["methods"])
+        except DomainError as error:
+            raise command_error(error)
+        if options["json"]:
+            self.stdout.write(dump({"methods": comparison.method_rows(), "orders": comparison.order_rows()}))
+        else:
+            self.stdout.write("\n".join(comparison_lines(comparison)))
+
     def print_report(self, report) -> None:
         run = report.run
         label = "Dry run" if run.dry_run else f"Run #{run.pk}"
@@ -94,6 +125,33 @@ class Command(BaseCommand):
             if outcome["shortfalls"] or outcome["status"] == "skipped":
                 short = ", ".join(f"{s['item_code']} short {s['short']}" for s in outcome["shortfalls"])
                 self.stdout.write(f"  {outcome['order_number']}: {outcome['status']} ({outcome['reason']}) {short}")
+
+
+ORDERS_PRINTED = 50
+
+
+def _signed(value) -> str:
+    return f"{value:+.2f}"
+
+
+def comparison_lines(comparison: Comparison) -> list[str]:
+    """Return the comparison as text: per method its totals and difference to FIFO; per order each method's amount."""
+    request = comparison.request
+    lines = [f"Compared as of {request.as_of}, policy {request.policy} (dry runs: nothing written); "
+             f"differences are to {BASELINE}.",
+             f"{'method':<16}{'quantity':>10}{'amount':>16}{'unit cost':>12}{'difference':>14}"]
+    for row in comparison.method_rows():
+        cost = "" if row["unit_cost"] is None else str(row["unit_cost"])
+        mark = "  provisional" if row["provisional"] else ""
+        lines.append(f"{row['method']:<16}{row['quantity']:>10}{row['amount']:>16}{cost:>12}{_signed(row['difference']):>14}{mark}")
+    methods = [figures.method for figures in comparison.figures]
+    lines += ["", "Amount per order (difference to FIFO):", f"{'order':<16}" + "".join(f"{m:>24}" for m in methods)]
+    for order in comparison.order_rows(0, ORDERS_PRINTED):
+        cells = [f"{o['amount']} ({_signed(o['difference'])})" for o in order["methods"].values()]
+        lines.append(f"{order['order_number']:<16}" + "".join(f"{cell:>24}" for cell in cells))
+    if len(comparison.numbers) > ORDERS_PRINTED:
+        lines.append(f"... {len(comparison.numbers) - ORDERS_PRINTED} more orders (--json gives them all).")
+    return lines
 
 
 SUMMARY = ("id", "status", "orders_considered", "orders_fully_allocated", "orders_partly_allocated",
