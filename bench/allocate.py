@@ -3,12 +3,18 @@
     python bench/allocate.py                       # SQLite (a fresh file), FIFO, 1,000 items, 20,000 lots, 50,000 lines
     python bench/allocate.py --method AVERAGE --lines 500000
     python bench/allocate.py --db postgres://postgres@127.0.0.1:5432/postgres --json
+    python bench/allocate.py --lots 8000 --policy fair_share   # 8 lots an item: most items are scarce
+    python bench/allocate.py --compare                          # every method side by side, then one run
 
 Prints lines/second, the wall time of `allocation_run` (loading, locking,
 allocating, writing and commit), its SQL queries and the peak memory of the
 process that ran it. With --json the last line is one JSON object with the
 keys lines, wall_s, lines_per_second, queries, peak_mb. The data set is made
 in a child process, so the peak memory is that of the run (plus Django).
+
+With --compare it first times the comparison of every method (`allocation.comparison`, dry runs over the
+same data) and its peak memory (compare_s, compare_peak_mb), then the run as above, and prints the ratio
+compare_s / wall_s (the target is at most 8).
 """
 from __future__ import annotations
 
@@ -104,26 +110,38 @@ def generate(url: str, items: int, lots: int, lines: int, seed: int) -> None:
         OrderLine.objects.bulk_create(line_rows, batch_size=5000)
 
 
-def run(url: str, method: str, policy: str) -> dict:
-    """Run the allocation over all open orders and return the figures."""
+def run(url: str, method: str, policy: str, compare: bool = False) -> dict:
+    """Run the allocation over all open orders and return the figures (with `compare`, first compare every method)."""
     _setup_django(url)
     from django.db import connection
 
+    from allocation.comparison import methods_compare
+    from allocation.parameters import RunRequest
     from allocation.services import allocation_run
     from orders.models import OrderLine
 
     lines = OrderLine.objects.count()
+    compared = {}
+    if compare:
+        began = time.perf_counter()
+        comparison = methods_compare(RunRequest(method=method, policy=policy, as_of=date(2026, 8, 1)))
+        compared = {"compare_s": round(time.perf_counter() - began, 3), "methods": len(comparison.figures),
+                    "compare_peak_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}
+        del comparison
     with counting_queries() as counted:
         began = time.perf_counter()
         report = allocation_run(method=method, policy=policy, as_of=date(2026, 8, 1))
         wall = time.perf_counter() - began
     queries = counted["queries"]
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return {
-        "method": method, "database": connection.vendor, "lines": lines, "orders": report.run.orders_considered,
-        "results": len(report.picks), "wall_s": round(wall, 3), "lines_per_second": round(lines / wall),
-        "queries": queries, "peak_mb": round(peak_mb, 1),
+    figures = {
+        "method": method, "policy": policy, "database": connection.vendor, "lines": lines,
+        "orders": report.run.orders_considered, "results": len(report.picks), "wall_s": round(wall, 3),
+        "lines_per_second": round(lines / wall), "queries": queries, "peak_mb": round(peak_mb, 1), **compared,
     }
+    if compare:
+        figures["compare_ratio"] = round(compared["compare_s"] / wall, 2)
+    return figures
 
 
 @contextmanager
@@ -167,6 +185,7 @@ def main() -> int:
     parser.add_argument("--lines", type=int, default=50000)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--compare", action="store_true", help="first compare every method over the same data")
     parser.add_argument("--stage", choices=["generate", "run"], help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -175,7 +194,7 @@ def main() -> int:
         generate(args.url, args.items, args.lots, args.lines, args.seed)
         return 0
     if args.stage == "run":
-        print(json.dumps(run(args.url, args.method, args.policy)))
+        print(json.dumps(run(args.url, args.method, args.policy, args.compare)))
         return 0
 
     with scratch_database(args.db) as url:
@@ -186,13 +205,17 @@ def main() -> int:
         if not args.json:
             print(f"generated {args.items} items, {args.lots} lots, {args.lines} lines "
                   f"in {time.perf_counter() - began:.1f} s")
-        out = subprocess.run(common + ["--stage", "run", "--method", args.method, "--policy", args.policy],
+        out = subprocess.run(common + ["--stage", "run", "--method", args.method, "--policy", args.policy]
+                             + (["--compare"] if args.compare else []),
                              check=True, capture_output=True, text=True).stdout
         figures = json.loads(out.strip().splitlines()[-1])
     if not args.json:
         print(f"{figures['method']} on {figures['database']}: {figures['lines']} lines ({figures['orders']} orders, "
               f"{figures['results']} results) in {figures['wall_s']:.3f} s = {figures['lines_per_second']} lines/s, "
-              f"{figures['queries']} queries, peak {figures['peak_mb']} MB")
+              f"{figures['queries']} queries, peak {figures['peak_mb']} MB (policy {figures['policy']})")
+        if args.compare:
+            print(f"compared {figures['methods']} methods in {figures['compare_s']:.3f} s = "
+                  f"{figures['compare_ratio']} x the run, peak {figures['compare_peak_mb']} MB")
     print(json.dumps(figures))
     return 0
 
