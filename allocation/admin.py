@@ -7,6 +7,7 @@ from rest_framework_simplejwt.token_blacklist import admin as token_admin
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken
 
 from allocation import admin_periods, admin_shipping, admin_stock_orders, admin_views
+from allocation.explanations import explain_results
 from allocation.models import SHORT_STATUSES, AllocationResult, AllocationRun, ClosedPeriod, RunOutcome, RunStatus
 from allocation.requests import allocation_runs_expire
 from allocation.resources import AllocationResultResource, AllocationRunResource
@@ -88,9 +89,11 @@ class AllocationRunAdmin(ExportPermission, ExportMixin, ReadOnlyAdmin):
             if short_only:
                 outcomes = outcomes.filter(status__in=SHORT_STATUSES)
             results = run.results.select_related("order", "item", "lot").order_by("id")
+            results_page = Paginator(results, RUN_PAGE_ROWS).get_page(request.GET.get("results"))
+            results_page.object_list = explain_results(list(results_page.object_list))
             extra.update(
                 outcomes_page=Paginator(outcomes, RUN_PAGE_ROWS).get_page(request.GET.get("outcomes")),
-                results_page=Paginator(results, RUN_PAGE_ROWS).get_page(request.GET.get("results")),
+                results_page=results_page,
                 short_only=short_only,
                 can_retry=run.status == RunStatus.FAILED and admin_views.can_run_allocation(request),
                 pick_list_url=reverse("admin:allocation_allocationrun_pick_list", args=[run.pk],
@@ -112,7 +115,12 @@ class AllocationResultAdmin(ExportPermission, ExportMixin, ReadOnlyAdmin):
     search_fields = ("order__order_number", "item__item_code", "lot__reference")
     list_select_related = ("run", "order", "item", "lot")
     autocomplete_fields = ("order", "item", "lot")
+    readonly_fields = ("explanation",)
     # No date_hierarchy: its links are a DISTINCT over every result's date; the date filter costs nothing.
+
+    @admin.display(description=_("why this pick"))
+    def explanation(self, result: AllocationResult) -> str:
+        return explain_results([result])[0].explanation
 
     def get_queryset(self, request):
         return super().get_queryset(request).defer("run__requested_orders")

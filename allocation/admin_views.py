@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 
 from allocation.comparison import Comparison, methods_compare
 from allocation.domain import InsufficientStock
+from allocation.explanations import dry_run_results
 from allocation.forms import AllocateForm
 from allocation.models import AllocationRun, OutcomeStatus, RunStatus
 from allocation.requests import allocation_request, allocation_run_retry
@@ -27,7 +28,6 @@ from allocation.services import allocation_release, order_cancel
 from inventory_alloc.display import money, number
 from inventory_alloc.errors import DomainError
 from orders.models import Order, OrderStatus
-from stock.models import Item, Lot
 
 RUN_PERMISSION = "allocation.run_allocation"
 ORDERS_SHOWN = 100  # selected orders listed on a page
@@ -115,21 +115,18 @@ def run_summary(run: AllocationRun) -> str:
 
 def preview_context(report) -> dict:
     """Shape a dry run for the page: picks with lot and cost, totals and shortfalls per order."""
-    picks = report.picks[:PICKS_SHOWN]
-    lots = dict(Lot.objects.filter(id__in={p.lot_id for p in picks}).values_list("id", "reference")) if picks else {}
-    items = dict(Item.objects.filter(id__in={p.item_id for p in picks}).values_list("id", "item_code")) if picks else {}
-    numbers = {row[0]: row[1] for row in report.outcome_rows}
+    results = dry_run_results(report.run, report.picks[:PICKS_SHOWN], report.outcome_rows)
     outcomes = [
         {**o, "status_label": OUTCOME_LABELS.get(o["status"], o["status"])} for o in report.outcomes_head(OUTCOMES_SHOWN)
     ]
     return {
         "summary": run_summary(report.run),
         "picks": [
-            {"order": numbers.get(p.order_id, p.order_id), "item": items.get(p.item_id), "lot": lots.get(p.lot_id),
-             "quantity": p.quantity, "unit_cost": p.unit_cost, "amount": p.amount, "cost_final": p.cost_final}
-            for p in picks
+            {"order": r.order.order_number, "item": r.item.item_code, "lot": r.lot.reference, "quantity": r.allocated_quantity,
+             "unit_cost": r.unit_cost, "amount": r.allocated_price, "cost_final": r.cost_final, "why": r.explanation}
+            for r in results
         ],
-        "picks_not_shown": len(report.picks) - len(picks),
+        "picks_not_shown": len(report.picks) - len(results),
         "outcomes": outcomes,
         "outcomes_not_shown": len(report.outcome_rows) - len(outcomes),
         "shortfall_count": sum(row[6] for row in report.outcome_rows),

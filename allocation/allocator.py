@@ -24,6 +24,7 @@ from allocation.domain import (
     Shortfall,
     fraction_to_cost,
 )
+from allocation.explain import LOTS_NAMED, Basis
 from allocation.methods import AllocationMethod, get_method
 from allocation.policies import fair_quotas
 
@@ -97,6 +98,7 @@ class Allocator:
         self.lots_by_id: dict[int, LotSnapshot] = {}
         self.books: dict[int, _ItemBook] = {}
         self.shares: dict[int, Share] = {}
+        self.bases: dict[int, Basis] = {}  # per line costed at an average: what it was averaged over
         self._build_books(lots)
 
     def _build_books(self, lots: Iterable[LotSnapshot]) -> None:
@@ -219,10 +221,22 @@ class Allocator:
 
     def _line_cost(self, book: _ItemBook, line: LineDemand) -> Decimal | None:
         if self.method.costing == "average":
-            return book.average()
+            cost = book.average()
+            if cost is not None:
+                self.bases[line.line_id] = self._basis(book)
+            return cost
         if self.method.costing == "item":
             return self.item_costs.get(line.item_id)
         return None
+
+    def _basis(self, book: _ItemBook) -> Basis:
+        named: list[str] = []
+        for lot in book.lots[book.start:]:
+            if lot.id in book.in_stock and book.available[lot.id] > 0:
+                if len(named) == LOTS_NAMED:
+                    return Basis(book.stock_value, book.stock_qty, tuple(named), True)
+                named.append(lot.reference or f"#{lot.id}")
+        return Basis(book.stock_value, book.stock_qty, tuple(named))
 
     def _undo(self, picks: list[Pick]) -> None:
         for pick in picks:
@@ -257,4 +271,5 @@ def allocate(
         plan.outcomes.append(outcome)
         if progress is not None:
             progress(1)
+    plan.bases = allocator.bases
     return plan

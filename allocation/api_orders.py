@@ -14,6 +14,7 @@ from rest_framework import serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from allocation.explanations import explain_results
 from allocation.models import AllocationResult, Shipment
 from allocation.permissions import CanRunAllocation, CanShipOrders
 from allocation.picklists import pick_list
@@ -88,7 +89,7 @@ class OrderViewSet(CSVErrorsAsJSON, views.OrderViewSet):
         """List the order's allocation results (released ones included, with released_at)."""
         order = self.get_object()
         results = AllocationResult.objects.filter(order=order).select_related("order", "item", "lot").order_by("id")
-        page = self.paginate_queryset(results)
+        page = explain_results(self.paginate_queryset(results))
         serializer = AllocationResultSerializer(page, many=True)
         return self.get_paginated_response(serializer.data)
 

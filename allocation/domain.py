@@ -164,6 +164,8 @@ class Plan:
 
     picks: list[Pick] = field(default_factory=list)
     outcomes: list[OrderOutcome] = field(default_factory=list)
+    # Per line costed at an average (AVERAGE): its basis (`allocation.explain.Basis`), to explain the pick.
+    bases: dict = field(default_factory=dict)
 
 
 # --- Errors -----------------------------------------------------------------

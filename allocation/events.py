@@ -214,7 +214,7 @@ def run_event_rows(outcomes: Sequence[tuple], orders_with_picks: Collection[int]
     the run. The rows carry no data: `allocation.event_data` makes it from the run's results and outcomes.
     """
     events = RunEvents()
-    for order_id, _number, outcome_status, _quantity, _amount, reason, short_lines, _shortfalls in outcomes:
+    for order_id, _number, outcome_status, _quantity, _amount, reason, short_lines, *_json in outcomes:
         picked = order_id in orders_with_picks
         short = outcome_status in SHORT and short_lines and reason != ORDERED_LATER
         if not picked and not short:

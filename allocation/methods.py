@@ -77,7 +77,9 @@ class AllocationMethod:
       and `item_cost(events, at, period_start, final)`, a pure function of that history;
     - `provisional`: its costs are final only when their period is closed, which costs them again with
       `item_cost(..., final=True)`;
-    - `named_lot_only`: a line takes only the lot it names.
+    - `named_lot_only`: a line takes only the lot it names;
+    - `takes` and `costs`: how a pick is explained (`allocation.explain`): the lot it takes in stock, and for
+      "item" costing what the cost is ({as_of} and {period} are filled in).
     """
 
     name: str
@@ -87,6 +89,8 @@ class AllocationMethod:
     item_cost: ItemCost | None = None
     named_lot_only: bool = False
     provisional: bool = False
+    takes: str = "oldest lot in stock"
+    costs: str = ""
 
 
 REGISTRY: dict[str, AllocationMethod] = {}
@@ -100,15 +104,16 @@ def register(method: AllocationMethod) -> AllocationMethod:
 
 for _method in (
     AllocationMethod("FIFO", _received_key),
-    AllocationMethod("LIFO", _newest_key),
-    AllocationMethod("SPECIFIC", _received_key, named_lot_only=True),
+    AllocationMethod("LIFO", _newest_key, takes="newest lot in stock"),
+    AllocationMethod("SPECIFIC", _received_key, named_lot_only=True, takes="the lot named on the line"),
     AllocationMethod("AVERAGE", _received_key, costing="average"),
     AllocationMethod("TOTAL_AVERAGE", _received_key, costing="item", item_history="full", item_cost=_periodic,
-                     provisional=True),
-    AllocationMethod("MOVING_AVERAGE", _received_key, costing="item", item_history="full", item_cost=_moving),
-    AllocationMethod("FEFO", _expiry_key),
+                     provisional=True, costs="total average of {period}"),
+    AllocationMethod("MOVING_AVERAGE", _received_key, costing="item", item_history="full", item_cost=_moving,
+                     costs="moving average in force on {as_of}"),
+    AllocationMethod("FEFO", _expiry_key, takes="first to expire, then oldest"),
     AllocationMethod("LAST_PURCHASE", _received_key, costing="item", item_history="receipts",
-                     item_cost=_last_purchase),
+                     item_cost=_last_purchase, costs="last purchase price on {as_of}"),
 ):
     register(_method)
 DEFAULT_METHOD = "FIFO"

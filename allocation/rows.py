@@ -116,7 +116,7 @@ OUTCOMES = RowTable(
     RunOutcome,
     columns=(Column("order_id", "id"), Column("order_number", "text"), Column("status", "text"),
              Column("quantity", "int"), Column("amount", "decimal"), Column("reason", "text"),
-             Column("short_lines", "int"), Column("shortfalls", "json")),
+             Column("short_lines", "int"), Column("shortfalls", "json"), Column("bases", "json")),
     shared=(Column("run_id", "id"),),
 )
 

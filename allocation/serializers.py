@@ -20,7 +20,6 @@ from inventory_alloc.strict import (
 )
 from orders import serializers as order_serializers
 from orders.models import Order
-from stock.models import Item, Lot
 
 ORDER_SHIPMENTS_SHOWN = 20  # the most recent shipments an order's answer lists (shipments_count says how many)
 
@@ -98,15 +97,21 @@ class AllocationResultSerializer(serializers.ModelSerializer):
     item_code = serializers.CharField(source="item.item_code", read_only=True)
     lot = serializers.CharField(source="lot.reference", read_only=True)
     active = serializers.BooleanField(source="is_active", read_only=True)
+    explanation = serializers.SerializerMethodField(help_text=(
+        "Why this lot and this cost, in one line (e.g. \"FIFO: oldest lot in stock (L1, received 2026-01-05); the "
+        "lot's cost 10.0000\"); set by `allocation.explanations.explain_results`."))
 
     class Meta:
         model = AllocationResult
         fields = [
             "id", "run", "order", "order_number", "line", "item_code", "lot", "allocated_quantity", "unit_cost",
             "allocated_price", "allocation_date", "method", "cost_final", "provisional_unit_cost",
-            "provisional_price", "created_at", "released_at", "active",
+            "provisional_price", "created_at", "released_at", "active", "explanation",
         ]
         read_only_fields = fields
+
+    def get_explanation(self, result: AllocationResult) -> str | None:
+        return getattr(result, "explanation", None)
 
 
 class AllocationRunSerializer(serializers.ModelSerializer):
@@ -165,21 +170,6 @@ class AllocateResponseSerializer(serializers.Serializer):
     results = AllocationResultSerializer(many=True, help_text=(
         "The first results (up to API_INLINE_ROWS); all of them are at allocation-results/?run={id}."))
     results_count = serializers.IntegerField(help_text="How many picks the run made.")
-
-
-def dry_run_results(run: AllocationRun, picks: list) -> list[AllocationResult]:
-    """Return a dry run's picks as unsaved results (id and run empty), ready for AllocationResultSerializer."""
-    orders = Order.objects.only("order_number").in_bulk({p.order_id for p in picks})
-    items = Item.objects.only("item_code").in_bulk({p.item_id for p in picks})
-    lots = Lot.objects.only("reference").in_bulk({p.lot_id for p in picks})
-    return [
-        AllocationResult(
-            order=orders[p.order_id], order_line_id=p.line_id, item=items[p.item_id], lot=lots[p.lot_id],
-            allocated_quantity=p.quantity, unit_cost=p.unit_cost, allocated_price=p.amount, cost_final=p.cost_final,
-            allocation_date=run.as_of, method=run.method,
-        )
-        for p in picks
-    ]
 
 
 class CustomerMetricsSerializer(serializers.Serializer):

@@ -36,7 +36,7 @@ from allocation.sql import lock_closed_books
 from inventory_alloc.errors import Conflict
 from stock.models import Item
 
-OUTCOME_KEYS = ("order", "order_number", "status", "quantity", "amount", "reason", "short_lines", "shortfalls")
+OUTCOME_KEYS = ("order", "order_number", "status", "quantity", "amount", "reason", "short_lines", "shortfalls", "bases")
 
 
 def outcome_dict(row: tuple) -> dict:
@@ -44,7 +44,7 @@ def outcome_dict(row: tuple) -> dict:
     outcome = dict(zip(OUTCOME_KEYS, row, strict=True))
     outcome["amount"] = str(outcome["amount"])
     outcome["shortfalls"] = json.loads(outcome["shortfalls"])
-    del outcome["short_lines"]
+    del outcome["short_lines"], outcome["bases"]
     return outcome
 
 
@@ -73,6 +73,7 @@ class RunReport:
                 break
             values = dict(zip(OUTCOME_KEYS, row, strict=True))
             values["order_id"], values["shortfalls"] = values.pop("order"), json.loads(values["shortfalls"])
+            values["bases"] = None if values["bases"] is None else json.loads(values["bases"])
             objects.append(RunOutcome(run_id=self.run.pk, **values))
         return objects
 
@@ -110,11 +111,13 @@ def _shortfall(s: Shortfall, item_codes: dict[int, str]) -> dict:
     return row
 
 
-def _outcome_row(order: loads.OrderRow, outcome: OrderOutcome, item_codes: dict[int, str]) -> tuple:
-    """Return the outcome of one order as a row of `allocation.rows.OUTCOMES` (its shortfalls as JSON text)."""
+def _outcome_row(order: loads.OrderRow, outcome: OrderOutcome, item_codes: dict[int, str], bases: dict | None) -> tuple:
+    """Return the outcome of one order as a row of `allocation.rows.OUTCOMES` (its shortfalls and its lines'
+    average bases as JSON text)."""
     shortfalls = "[]" if not outcome.shortfalls else _json([_shortfall(s, item_codes) for s in outcome.shortfalls])
     return (order.id, order.number, outcome.status, outcome.quantity, outcome.amount, outcome.reason,
-            len(outcome.shortfalls), shortfalls)
+            len(outcome.shortfalls), shortfalls,
+            None if not bases else _json({line: basis.as_json() for line, basis in bases.items()}))
 
 
 def _summarise(run: AllocationRun, outcomes: list[OrderOutcome], picks: list[Pick]) -> None:
@@ -206,7 +209,7 @@ def execute(run: AllocationRun, *, progress: Progress | None = None) -> RunRepor
         order_rows, plan, statuses = plan_run(run, lock=not dry_run, progress=progress)
         _refuse_unfillable_single_order(run.requested_orders, plan)
         _summarise(run, plan.outcomes, plan.picks)
-        outcomes = _outcome_rows(order_rows, plan.outcomes)
+        outcomes = _outcome_rows(order_rows, plan)
         plan.outcomes.clear()  # the rows say it all; a big run should not hold both
         run.status = RunStatus.DONE
         run.finished_at = timezone.now()
@@ -215,10 +218,15 @@ def execute(run: AllocationRun, *, progress: Progress | None = None) -> RunRepor
     return RunReport(run, outcomes, plan.picks)
 
 
-def _outcome_rows(orders: list[loads.OrderRow], outcomes: list[OrderOutcome]) -> list[tuple]:
+def _outcome_rows(orders: list[loads.OrderRow], plan: Plan) -> list[tuple]:
     by_id = {o.id: o for o in orders}
-    codes = _item_codes({s.item_id for o in outcomes for s in o.shortfalls})
-    return [_outcome_row(by_id[o.order_id], o, codes) for o in outcomes]
+    codes = _item_codes({s.item_id for o in plan.outcomes for s in o.shortfalls})
+    bases: dict[int, dict] = defaultdict(dict)
+    if plan.bases:
+        for pick in plan.picks:
+            if pick.line_id in plan.bases:
+                bases[pick.order_id][pick.line_id] = plan.bases[pick.line_id]
+    return [_outcome_row(by_id[o.order_id], o, codes, bases.get(o.order_id)) for o in plan.outcomes]
 
 
 def _item_codes(item_ids: set[int]) -> dict[int, str]:

@@ -21,6 +21,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from allocation.comparison import BASELINE, methods_compare
+from allocation.explanations import dry_run_results, explain_results
 from allocation.filters import AllocationResultFilter, AllocationRunFilter, RunOutcomeFilter
 from allocation.models import AllocationResult, AllocationRun, RunOutcome, RunStatus
 from allocation.parameters import RunRequest
@@ -40,7 +41,6 @@ from allocation.serializers import (
     PeriodCloseRequestSerializer,
     PickListRowSerializer,
     RunOutcomeSerializer,
-    dry_run_results,
 )
 from inventory_alloc.admin_base import neutralised
 from inventory_alloc.pagination import PageNumberPagination, WeightedPagination
@@ -71,9 +71,9 @@ def allocate_response(params: dict, user) -> tuple[dict, int]:
         return body, status.HTTP_202_ACCEPTED
     report, shown = ticket.report, settings.API_INLINE_ROWS
     if report.run.pk is None:
-        results, code = dry_run_results(report.run, report.picks[:shown]), status.HTTP_200_OK
+        results, code = dry_run_results(report.run, report.picks[:shown], report.outcome_rows), status.HTTP_200_OK
     else:
-        results = report.run.results.select_related("order", "item", "lot").order_by("id")[:shown]
+        results = explain_results(list(report.run.results.select_related("order", "item", "lot").order_by("id")[:shown]))
         code = status.HTTP_201_CREATED
     body = {
         "run": AllocationRunSerializer(report.run).data,
@@ -210,6 +210,12 @@ class AllocationResultViewSet(ReadOnlyViewSet):
     queryset = AllocationResult.objects.select_related("order", "item", "lot").order_by("id")
     serializer_class = AllocationResultSerializer
     filterset_class = AllocationResultFilter
+
+    def paginate_queryset(self, queryset):
+        return explain_results(super().paginate_queryset(queryset))
+
+    def get_object(self) -> AllocationResult:
+        return explain_results([super().get_object()])[0]
 
 
 class AllocationRunViewSet(CSVErrorsAsJSON, ReadOnlyViewSet):

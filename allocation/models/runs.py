@@ -125,6 +125,9 @@ class RunOutcome(models.Model):
     short_lines = models.PositiveIntegerField(_("short lines"), default=0)
     # Per short line: line, item_code, requested, allocated, short, reason.
     shortfalls = UncheckedJSONField(_("shortfalls"), default=list, blank=True)
+    # Per line costed at an average (AVERAGE), what it was averaged over: {line id: [value, quantity, [lots],
+    # more lots]} (`allocation.explain.Basis`); null for the other methods.
+    bases = UncheckedJSONField(_("average bases"), null=True, blank=True)
 
     class Meta:
         ordering = ["run_id", "id"]

@@ -18,6 +18,7 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from allocation.comparison import BASELINE, Comparison, methods_compare
+from allocation.explanations import dry_run_results, explain_results
 from allocation.management.commands._common import command_error, dump
 from allocation.parameters import CHOICES, PARAMETERS, RunRequest
 from allocation.requests import allocation_request
@@ -72,6 +73,7 @@ class Command(BaseCommand):
         parser.add_argument("--json", action="store_true", help="print the run, outcomes and results as JSON")
         parser.add_argument("--compare", action="store_true",
                             help="dry-run every method (or --methods) over the same orders and stock; print them side by side")
+        parser.add_argument("--explain", action="store_true", help="also print every pick with why it was made")
         parser.add_argument("--methods", type=_methods, help="with --compare: the methods to compare, e.g. LIFO,AVERAGE")
 
     def handle(self, *args, **options) -> None:
@@ -98,6 +100,8 @@ class Command(BaseCommand):
             self.stdout.write(dump(run_as_dict(ticket.report)))
         else:
             self.print_report(ticket.report)
+            if options["explain"]:
+                self.print_explanations(ticket.report)
 
     def compare(self, values: dict, options: dict) -> None:
         if values.pop("dry_run"):
@@ -112,6 +116,19 @@ class Command(BaseCommand):
             self.stdout.write(dump({"methods": comparison.method_rows(), "orders": comparison.order_rows()}))
         else:
             self.stdout.write("\n".join(comparison_lines(comparison)))
+
+    def print_explanations(self, report) -> None:
+        """Print each pick (a stored run's from the database, a page at a time) with its explanation."""
+        if report.run.pk is None:
+            pages = [dry_run_results(report.run, report.picks, report.outcome_rows)]
+        else:
+            results = report.run.results.select_related("order", "item", "lot").order_by("id")
+            pages = (explain_results(list(results[start:start + EXPLAIN_PAGE]))
+                     for start in range(0, len(report.picks), EXPLAIN_PAGE))
+        for page in pages:
+            for r in page:
+                self.stdout.write(f"  {r.order.order_number} {r.item.item_code} {r.lot.reference} x {r.allocated_quantity}"
+                                  f" @ {r.unit_cost} = {r.allocated_price}: {r.explanation}")
 
     def print_report(self, report) -> None:
         run = report.run
@@ -128,6 +145,7 @@ class Command(BaseCommand):
 
 
 ORDERS_PRINTED = 50
+EXPLAIN_PAGE = 1000
 
 
 def _signed(value) -> str:

@@ -1,0 +1,55 @@
+"""Why a pick was made (`allocation.explain`), in one line, for each method and policy (pure, no database)."""
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+from allocation.domain import Share
+from allocation.explain import Basis, PickFacts, explain
+
+D = Decimal
+AS_OF = date(2026, 1, 25)
+
+
+def facts(method="FIFO", lot="L1", received=date(2026, 1, 5), eta=None, expires=None, cost="10.0000", final=True,
+          basis=None, share=None) -> PickFacts:
+    return PickFacts(method, AS_OF, lot, received, eta, expires, D(cost), final, "2026-01", basis, share)
+
+
+@pytest.mark.parametrize(("given", "said"), [
+    (facts(), "FIFO: oldest lot in stock (L1, received 2026-01-05); the lot's cost 10.0000"),
+    (facts("LIFO", "L3", date(2026, 1, 20), cost="11.5000"),
+     "LIFO: newest lot in stock (L3, received 2026-01-20); the lot's cost 11.5000"),
+    (facts("FIFO", "L4", None, eta=date(2026, 2, 10), cost="12.0000"),
+     "FIFO: inbound after in-stock ran out (L4, ETA 2026-02-10); the lot's cost 12.0000"),
+    (facts("FEFO", expires=date(2026, 3, 1)),
+     "FEFO: first to expire, then oldest (L1, received 2026-01-05, expires 2026-03-01); the lot's cost 10.0000"),
+    (facts("SPECIFIC", "L3", date(2026, 1, 20), cost="11.5000"),
+     "SPECIFIC: the lot named on the line (L3, received 2026-01-20); the lot's cost 11.5000"),
+    (facts("SPECIFIC", "L4", None, eta=date(2026, 2, 10)),
+     "SPECIFIC: the lot named on the line, not received yet (L4, ETA 2026-02-10); the lot's cost 10.0000"),
+    (facts("AVERAGE", cost="11.2000", basis=Basis(D("1680"), 150, ("L1", "L2"))),
+     "AVERAGE: oldest lot in stock (L1, received 2026-01-05); average 11.2000 = 1680.00 / 150 over L1, L2"),
+    (facts("AVERAGE", cost="11.2000", basis=Basis(D("1680"), 150, ("L1", "L2", "L3"), True)),
+     "AVERAGE: oldest lot in stock (L1, received 2026-01-05); average 11.2000 = 1680.00 / 150 over L1, L2, L3 and more"),
+    (facts("AVERAGE", "L4", None, eta=date(2026, 2, 10), cost="12.0000"),
+     "AVERAGE: inbound after in-stock ran out (L4, ETA 2026-02-10); no stock to average: the lot's cost 12.0000"),
+    (facts("MOVING_AVERAGE", cost="11.2000"),
+     "MOVING_AVERAGE: oldest lot in stock (L1, received 2026-01-05); moving average in force on 2026-01-25: 11.2000"),
+    (facts("TOTAL_AVERAGE", cost="11.2000", final=False),
+     "TOTAL_AVERAGE: oldest lot in stock (L1, received 2026-01-05); total average of 2026-01: 11.2000, "
+     "provisional until 2026-01 is closed"),
+    (facts("TOTAL_AVERAGE", cost="11.5000"),
+     "TOTAL_AVERAGE: oldest lot in stock (L1, received 2026-01-05); total average of 2026-01: 11.5000, final"),
+    (facts("LAST_PURCHASE", cost="11.5000"),
+     "LAST_PURCHASE: oldest lot in stock (L1, received 2026-01-05); last purchase price on 2026-01-25: 11.5000"),
+    (facts(share=Share(30, 60, 100, 200)),
+     "FIFO: oldest lot in stock (L1, received 2026-01-05); the lot's cost 10.0000; fair share: 30 of 60 asked (100 for 200)"),
+])
+def test_each_pick_is_explained_in_one_line(given, said):
+    assert explain(given) == said
+
+
+def test_a_basis_survives_its_json_form():
+    basis = Basis(D("2800.0000"), 250, ("L1", "L2", "L3"), True)
+    assert Basis.from_json(basis.as_json()) == basis and Basis.from_json(None) is None
