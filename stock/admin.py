@@ -11,7 +11,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from import_export.admin import ImportExportModelAdmin
 
-from inventory_alloc.admin_base import EXPORT_FORMATS, BusinessDateExport, ServiceModelAdmin
+from inventory_alloc.admin_base import EXPORT_FORMATS, BusinessDateExport, ServiceModelAdmin, money_column
 from inventory_alloc.display import number, short_date, unit_cost
 from stock.models import Item, Lot
 from stock.resources import ItemResource, LotExportResource, LotResource
@@ -43,7 +43,8 @@ class ItemAdmin(ImportExportPermissions, ImportExportModelAdmin, ServiceModelAdm
     writes = ITEM_WRITES
     resource_classes = [ItemResource]
     list_display = ("item_code", "name", "category", "on_hand", "allocated", "available", "inbound", "next_expiry",
-                    "unit_price", "unit", "is_active")
+                    "unit_price_shown", "unit", "is_active")
+    unit_price_shown = money_column("unit_price", _("unit price"))
     list_filter = ("is_active", "category")
     search_fields = ("item_code", "name")
     readonly_fields = ("stock", "lots")
@@ -157,9 +158,10 @@ class LotAdmin(ImportExportPermissions, ImportExportModelAdmin, ServiceModelAdmi
     def get_export_resource_classes(self, request):
         return [LotExportResource]
     list_display = (
-        "reference", "item", "quantity", "allocated_quantity", "available", "unit_cost",
+        "reference", "item", "quantity", "allocated_quantity", "available", "unit_cost_shown",
         "received_on", "eta", "expires_on",
     )
+    unit_cost_shown = money_column("unit_cost", _("unit cost"), unit_cost)
     list_filter = (ExpiringFilter, "received_on", "expires_on", "item__category")
     search_fields = ("reference", "item__item_code", "item__name")
     date_hierarchy = "received_on"

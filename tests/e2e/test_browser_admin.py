@@ -69,10 +69,12 @@ def test_a_user_previews_allocates_and_opens_the_run_in_a_real_browser(
     page.wait_for_selector("#preview")
     # then the preview shows every pick with its lot, cost and amount
     picks = page.locator("#preview-picks tbody tr").all_inner_texts()
-    assert [" ".join(row.split()) for row in picks] == [
+    assert [" ".join(row.split()).split(" FIFO: ")[0] for row in picks] == [
         "O1 WIDGET L1 100 10.0000 1,000 final", "O1 WIDGET L2 20 13.0000 260 final",
         "O2 WIDGET L2 30 13.0000 390 final", "O2 WIDGET L3 30 11.5000 345 final",
     ]
+    # and why each pick was made
+    assert " ".join(picks[3].split()).endswith("FIFO: oldest lot in stock (L3, received 2026-01-20); the lot's cost 11.5000")
     # when: allocate
     page.click("input[name=allocate]")
     message = page.wait_for_selector("ul.messagelist li.success").inner_text()

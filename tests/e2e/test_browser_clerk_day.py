@@ -166,8 +166,10 @@ def test_a_clerk_receives_lots_enters_allocates_ships_an_order_and_closes_last_m
     page.click("input[name=preview]")
     # then: the picks, oldest lot first, nothing saved yet
     assert seen(page.locator("#preview h2")) == "Preview (nothing is saved)"
-    assert rows(page, "#preview-picks tbody tr") == [
+    picks = rows(page, "#preview-picks tbody tr")
+    assert [row.split(" FIFO: ")[0] for row in picks] == [
         "SO-1001 WIDGET L1 100 10.0000 1,000 final", "SO-1001 WIDGET L2 20 13.0000 260 final"]
+    assert picks[0].endswith("; the lot's cost 10.0000") and "FIFO: oldest lot in stock (L1, received" in picks[0]
     shot(page, "05-allocate-preview")
     # when: Allocate
     page.click("input[name=allocate]")

@@ -7,8 +7,9 @@ from django.db import transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from allocation.domain import Conflict, InsufficientStock, LotOverAllocated
+from allocation.domain import Conflict, InsufficientStock, InvalidInput, LotOverAllocated
 from allocation.models import AllocationResult, AllocationRun, Method, Policy
+from allocation.policies import get_policy
 from allocation.services import allocation_release, allocation_run, order_cancel
 from orders.models import Order, OrderLine, OrderStatus
 from stock.models import Lot
@@ -100,6 +101,10 @@ def act(action: tuple, method: str, lots: list[Lot], orders: list[Order]) -> Non
         except (InsufficientStock, Conflict):
             assert chosen is not None and len(chosen) == 1
             assert state() == before  # refused: nothing written
+            return
+        except InvalidInput:  # fair_share needs partial allocation and a method that picks its lots
+            assert get_policy(policy).rations and (not partial or method == Method.SPECIFIC)
+            assert state() == before
             return
         if dry:
             assert state() == before
