@@ -11,7 +11,13 @@ from allocation.explanations import explain_results
 from allocation.models import SHORT_STATUSES, AllocationResult, AllocationRun, ClosedPeriod, RunOutcome, RunStatus
 from allocation.requests import allocation_runs_expire
 from allocation.resources import AllocationResultResource, AllocationRunResource
-from inventory_alloc.admin_base import EXPORT_FORMATS, BusinessDateExport, money_column
+from inventory_alloc.admin_base import (
+    EXPORT_FORMATS,
+    BusinessDateExport,
+    money_column,
+    plain_column,
+    short_choice_column,
+)
 from inventory_alloc.display import unit_cost
 
 RUN_PAGE_ROWS = 100  # outcomes and results per page on a run's page
@@ -43,12 +49,19 @@ class AllocationRunAdmin(ExportPermission, ExportMixin, ReadOnlyAdmin):
 
     resource_classes = [AllocationRunResource]
     change_form_template = "admin/allocation/allocationrun/change_form.html"
+    # Short headings and codes, so that every column shows at 1,366 px beside the navigation and the filter.
     list_display = (
-        "id", "method", "policy", "as_of", "status", "started_by", "started_at", "orders_considered",
-        "orders_fully_allocated", "orders_partly_allocated", "orders_not_allocated", "allocated_quantity",
-        "allocated_amount_shown",
+        "id", "method_code", "policy_short", "as_of", "status", "started_by", "started_at", "considered", "full",
+        "partly", "not_allocated", "units", "allocated_amount_shown",
     )
-    allocated_amount_shown = money_column("allocated_amount", _("allocated amount"))
+    allocated_amount_shown = money_column("allocated_amount", _("amount"))
+    method_code = plain_column("method", _("method"))  # the code: "FIFO"
+    policy_short = short_choice_column("policy", _("policy"))
+    considered = plain_column("orders_considered", _("orders"))
+    full = plain_column("orders_fully_allocated", _("full"))
+    partly = plain_column("orders_partly_allocated", _("partly"))
+    not_allocated = plain_column("orders_not_allocated", _("not allocated"))
+    units = plain_column("allocated_quantity", _("units"))
     list_filter = ("method", "policy", "status", "as_of")
     search_fields = ("id", "started_by__username")
     date_hierarchy = "started_at"
@@ -105,10 +118,12 @@ class AllocationRunAdmin(ExportPermission, ExportMixin, ReadOnlyAdmin):
 @admin.register(AllocationResult)
 class AllocationResultAdmin(ExportPermission, ExportMixin, ReadOnlyAdmin):
     resource_classes = [AllocationResultResource]
+    # The run's label carries its method; the method stays a filter.
     list_display = (
-        "id", "run", "order", "item", "lot", "allocated_quantity", "unit_cost_shown", "allocated_price_shown",
-        "allocation_date", "method", "cost_final", "released_at",
+        "id", "run", "order", "item", "lot", "quantity", "unit_cost_shown", "allocated_price_shown",
+        "allocation_date", "cost_final", "released_at",
     )
+    quantity = plain_column("allocated_quantity", _("quantity"))
     unit_cost_shown = money_column("unit_cost", _("unit cost"), unit_cost)
     allocated_price_shown = money_column("allocated_price", _("amount"))
     list_filter = ("method", "cost_final", "allocation_date", ("released_at", admin.EmptyFieldListFilter))

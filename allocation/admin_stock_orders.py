@@ -145,7 +145,9 @@ def held_units(order: Order) -> dict[str, int]:
 
 
 class AllocationLotAdmin(LotAdmin):
-    list_display = (*LotAdmin.list_display[:LotAdmin.list_display.index("available") + 1], "shipped_quantity", "on_hand",
+    # On hand after available (shipped is quantity less on hand: on the lot's page and in the export, not a column,
+    # so that the dates still show at 1,366 px).
+    list_display = (*LotAdmin.list_display[:LotAdmin.list_display.index("available") + 1], "on_hand",
                     *LotAdmin.list_display[LotAdmin.list_display.index("available") + 1:])
     readonly_fields = (*LotAdmin.readonly_fields, "shipped_quantity", "on_hand", "held_by")
 

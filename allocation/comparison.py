@@ -17,13 +17,13 @@ from decimal import ROUND_HALF_UP, Decimal
 from django.db import connection, transaction
 
 from allocation.domain import COST_PLACES
-from allocation.methods import REGISTRY, get_method
+from allocation.methods import DEFAULT_METHOD, REGISTRY, get_method
 from allocation.parameters import RunRequest
 from allocation.policies import get_policy
 from allocation.services import execute
 from inventory_alloc.errors import InvalidInput
 
-BASELINE = "FIFO"
+BASELINE = DEFAULT_METHOD  # FIFO: what every other method is compared with
 
 
 @dataclass

@@ -118,6 +118,25 @@ def money_column(name: str, label, shown=money):
     return column
 
 
+def plain_column(name: str, label):
+    """Return a sortable list column of the field `name` under a shorter heading `label`."""
+    @admin.display(description=label, ordering=name)
+    def column(model_admin, obj):
+        return getattr(obj, name)
+    column.__name__ = f"{name}_column"
+    return column
+
+
+def short_choice_column(name: str, label):
+    """Return a sortable list column of the choice field `name` showing its label up to any parenthesis:
+    "Order date (oldest first)" reads "Order date"."""
+    @admin.display(description=label, ordering=name)
+    def column(model_admin, obj) -> str:
+        return str(getattr(obj, f"get_{name}_display")()).split(" (")[0].split("（")[0]
+    column.__name__ = f"{name}_short"
+    return column
+
+
 class ServiceModelAdmin(admin.ModelAdmin):
     """A ModelAdmin whose saves and deletes go through `writes` (the model's services)."""
 

@@ -374,6 +374,8 @@ API_CASES: dict[tuple[str, str], Callable] = {
         "lines": [{"line": w["o1"].lines.get().pk, "quantity": 121}]}),  # 120 allocated: a 409
     ("allocate", "post"): lambda c, w: json(c, "post", "allocate/", {
         "method": "FIFO", "orders": [w["orders"]["O2"].pk], "as_of": f"{timezone.localdate() + timedelta(days=2)}"}),
+    ("allocate-compare", "post"): lambda c, w: json(c, "post", "allocate/compare/", {
+        "orders": [w["orders"]["O2"].pk], "as_of": f"{timezone.localdate() + timedelta(days=2)}"}),
     ("period-close", "post"): lambda c, w: json(c, "post", f"periods/{timezone.localdate():%Y-%m}/close/"),
     ("allocationrun-retry", "post"): lambda c, w: json(c, "post", f"allocation-runs/{AllocationRun.objects.get().pk}/retry/"),
     # webhooks: sent by a client holding the webhook permissions (see the test)
