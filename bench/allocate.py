@@ -9,8 +9,13 @@
 Prints lines/second, the wall time of `allocation_run` (loading, locking,
 allocating, writing and commit), its SQL queries and the peak memory of the
 process that ran it. With --json the last line is one JSON object with the
-keys lines, wall_s, lines_per_second, queries, peak_mb. The data set is made
-in a child process, so the peak memory is that of the run (plus Django).
+keys lines, wall_s, lines_per_second, queries, peak_mb, floor_s, floor_ratio and stages_s. The data set is
+made in a child process, so the peak memory is that of the run (plus Django).
+
+After the run, in the same process and on the same data, it measures the floor (`bench/floor.py`): the
+driver-level reads of the three tables and writes of the same rows; floor_ratio = wall_s / floor_s is the
+figure that compares across machines. stages_s splits the run: load, plan, outcomes, write, commit.
+--profile also prints cProfile's 30 costliest calls (to stderr).
 
 With --compare it first times the comparison of every method (`allocation.comparison`, dry runs over the
 same data) and its peak memory (compare_s, compare_peak_mb), then the run as above, and prints the ratio
@@ -19,8 +24,11 @@ compare_s / wall_s (the target is at most 8).
 from __future__ import annotations
 
 import argparse
+import cProfile
+import io
 import json
 import os
+import pstats
 import random
 import resource
 import subprocess
@@ -36,6 +44,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from bench.floor import floor, stage_timer  # noqa: E402
 
 
 def _setup_django(url: str) -> None:
@@ -110,7 +120,7 @@ def generate(url: str, items: int, lots: int, lines: int, seed: int) -> None:
         OrderLine.objects.bulk_create(line_rows, batch_size=5000)
 
 
-def run(url: str, method: str, policy: str, compare: bool = False) -> dict:
+def run(url: str, method: str, policy: str, compare: bool = False, profile: bool = False) -> dict:
     """Run the allocation over all open orders and return the figures (with `compare`, first compare every method)."""
     _setup_django(url)
     from django.db import connection
@@ -128,16 +138,28 @@ def run(url: str, method: str, policy: str, compare: bool = False) -> dict:
         compared = {"compare_s": round(time.perf_counter() - began, 3), "methods": len(comparison.figures),
                     "compare_peak_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}
         del comparison
-    with counting_queries() as counted:
+    profiler = cProfile.Profile() if profile else None
+    with counting_queries() as counted, stage_timer() as stages:
         began = time.perf_counter()
+        if profiler:
+            profiler.enable()
         report = allocation_run(method=method, policy=policy, as_of=date(2026, 8, 1))
+        if profiler:
+            profiler.disable()
         wall = time.perf_counter() - began
     queries = counted["queries"]
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    if profiler:
+        text = io.StringIO()
+        pstats.Stats(profiler, stream=text).sort_stats("cumulative").print_stats(30)
+        print(text.getvalue(), file=sys.stderr)
+    least = floor(report)
     figures = {
         "method": method, "policy": policy, "database": connection.vendor, "lines": lines,
         "orders": report.run.orders_considered, "results": len(report.picks), "wall_s": round(wall, 3),
         "lines_per_second": round(lines / wall), "queries": queries, "peak_mb": round(peak_mb, 1), **compared,
+        **least, "floor_ratio": round(wall / least["floor_s"], 2),
+        "stages_s": {stage: round(seconds, 3) for stage, seconds in stages.items()},
     }
     if compare:
         figures["compare_ratio"] = round(compared["compare_s"] / wall, 2)
@@ -186,6 +208,7 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--compare", action="store_true", help="first compare every method over the same data")
+    parser.add_argument("--profile", action="store_true", help="print cProfile's 30 costliest calls of the run (stderr)")
     parser.add_argument("--stage", choices=["generate", "run"], help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -194,7 +217,7 @@ def main() -> int:
         generate(args.url, args.items, args.lots, args.lines, args.seed)
         return 0
     if args.stage == "run":
-        print(json.dumps(run(args.url, args.method, args.policy, args.compare)))
+        print(json.dumps(run(args.url, args.method, args.policy, args.compare, args.profile)))
         return 0
 
     with scratch_database(args.db) as url:
@@ -206,13 +229,16 @@ def main() -> int:
             print(f"generated {args.items} items, {args.lots} lots, {args.lines} lines "
                   f"in {time.perf_counter() - began:.1f} s")
         out = subprocess.run(common + ["--stage", "run", "--method", args.method, "--policy", args.policy]
-                             + (["--compare"] if args.compare else []),
-                             check=True, capture_output=True, text=True).stdout
+                             + (["--compare"] if args.compare else []) + (["--profile"] if args.profile else []),
+                             check=True, stdout=subprocess.PIPE, text=True).stdout
         figures = json.loads(out.strip().splitlines()[-1])
     if not args.json:
         print(f"{figures['method']} on {figures['database']}: {figures['lines']} lines ({figures['orders']} orders, "
               f"{figures['results']} results) in {figures['wall_s']:.3f} s = {figures['lines_per_second']} lines/s, "
               f"{figures['queries']} queries, peak {figures['peak_mb']} MB (policy {figures['policy']})")
+        print(f"floor (driver-level reads {figures['floor_read_s']:.3f} s + writes {figures['floor_write_s']:.3f} s) "
+              f"{figures['floor_s']:.3f} s: the run is {figures['floor_ratio']} x the floor")
+        print("stages: " + ", ".join(f"{stage} {seconds:.3f} s" for stage, seconds in figures["stages_s"].items()))
         if args.compare:
             print(f"compared {figures['methods']} methods in {figures['compare_s']:.3f} s = "
                   f"{figures['compare_ratio']} x the run, peak {figures['compare_peak_mb']} MB")

@@ -6,7 +6,9 @@
 Each process allocates one-unit orders of the same item, one `allocation_run`
 per order, all at once. Prints orders/second over the whole burst and the
 oversold quantity (active allocations beyond a lot's quantity, which must be 0),
-and checks that every lot's allocated_quantity equals its active results.
+and checks that every lot's allocated_quantity equals its active results. It also measures, inside each
+run, how long the run holds the hot item's lots (from its locking read to its commit): what concurrent runs
+queue for; the median and 95th percentile are printed.
 With --json the last line is one JSON object.
 """
 from __future__ import annotations
@@ -47,17 +49,37 @@ def _prepare(url: str, processes: int, orders: int, stock: int) -> list[list[int
     return [ids[p::processes] for p in range(processes)]
 
 
+def _held(holds: list[float]):
+    """Wrap the run's locking read of the lots: the time from it to the transaction's commit is appended to
+    `holds` (how long the run held the hot item's lots, which is what the other runs queue for)."""
+    from django.db import transaction
+
+    from allocation import loads
+
+    locking_read = loads.lots
+
+    def lots(*args, lock: bool = False, **kwargs):
+        rows = locking_read(*args, lock=lock, **kwargs)
+        if lock:
+            began = time.perf_counter()
+            transaction.on_commit(lambda: holds.append(time.perf_counter() - began))
+        return rows
+    loads.lots = lots
+
+
 def _worker(url: str, order_ids: list[int], start_at: float, queue) -> None:
     _setup_django(url)
     from allocation.services import allocation_run
 
+    holds: list[float] = []
+    _held(holds)
     while time.time() < start_at:
         time.sleep(0.001)
     done = 0
     for order_id in order_ids:
         allocation_run(method="FIFO", orders=[order_id])  # as of today
         done += 1
-    queue.put((done, time.time()))
+    queue.put((done, time.time(), holds))
 
 
 def _check(url: str) -> dict:
@@ -101,16 +123,20 @@ def main() -> int:
         if any(worker.exitcode for worker in workers):
             print("a worker failed", file=sys.stderr)
             return 1
-        wall = max(at for _, at in finished) - start_at
-        runs = sum(done for done, _ in finished)
+        wall = max(at for _, at, _ in finished) - start_at
+        runs = sum(done for done, _, _ in finished)
+        holds = sorted(hold for _, _, held in finished for hold in held)
         with ctx.Pool(1) as pool:
             check = pool.apply(_check, (url,))
     figures = {"processes": args.processes, "orders": runs, "wall_s": round(wall, 3),
-               "orders_per_second": round(runs / wall), "stock": args.stock // 4 * 4, **check}
+               "orders_per_second": round(runs / wall), "stock": args.stock // 4 * 4, **check,
+               "hold_ms_median": round(1000 * holds[len(holds) // 2], 2) if holds else None,
+               "hold_ms_p95": round(1000 * holds[int(len(holds) * 0.95)], 2) if holds else None}
     if not args.json:
         print(f"{runs} single-order runs by {args.processes} processes in {wall:.2f} s = "
               f"{figures['orders_per_second']} orders/s; allocated {check['allocated']} of {figures['stock']}, "
-              f"oversold {check['oversold']}, lots out of step {check['lots_out_of_step']}")
+              f"oversold {check['oversold']}, lots out of step {check['lots_out_of_step']}; the hot lots were held "
+              f"{figures['hold_ms_median']} ms a run (median; p95 {figures['hold_ms_p95']} ms)")
     print(json.dumps(figures))
     return 0 if check["oversold"] == 0 and check["lots_out_of_step"] == 0 else 1
 

@@ -276,6 +276,7 @@ SPECTACULAR_SETTINGS = {
         "PaymentStatusEnum": "orders.models.PaymentStatus",
         "RunStatusEnum": "allocation.models.RunStatus",
         "EventTypeEnum": "allocation.models.EventType",
+        "MethodEnum": "allocation.models.Method",  # a run's method and the methods compared
     },
 }
 
