@@ -166,17 +166,20 @@ class Allocator:
 
     def _serve_line(self, line: LineDemand, picks: list[Pick], quantity: int) -> tuple[int, str]:
         """Append picks of up to `quantity` for the line to `picks`; return the quantity found and why not more."""
+        book = self.books.get(line.item_id)
         if self.method.named_lot_only:
             candidates, reason = self._named_lot(line)
+        elif book is None:
+            return 0, "not enough stock"
         else:
-            candidates, reason = self._candidates(line.item_id), "not enough stock"
-        book = self.books.get(line.item_id)
+            candidates, reason = self._candidates(book), "not enough stock"
         if book is None or not candidates or quantity <= 0:
             return 0, reason
-        cost = self._line_cost(book, line)
+        cost = None if self.method.costing == "lot" else self._line_cost(book, line)
         final = not self.method.provisional
         available = book.available
         wanted = quantity
+        line_id, order_id, item_id = line.line_id, line.order_id, line.item_id
         for lot in candidates:
             free = available[lot.id]
             if free <= 0:
@@ -184,17 +187,16 @@ class Allocator:
             take = free if free < wanted else wanted
             unit_cost = lot.unit_cost if cost is None else cost
             amount = (take * unit_cost).quantize(MONEY_PLACES, ROUND_HALF_UP)
-            picks.append(Pick(line.line_id, line.order_id, line.item_id, lot.id, take, unit_cost, amount, final))
+            picks.append(Pick(line_id, order_id, item_id, lot.id, take, unit_cost, amount, final))
             book.take(lot, take)
             wanted -= take
             if wanted == 0:
                 break
         return quantity - wanted, reason
 
-    def _candidates(self, item_id: int) -> list[LotSnapshot]:
-        book = self.books.get(item_id)
-        if book is None:
-            return []
+    @staticmethod
+    def _candidates(book: _ItemBook) -> list[LotSnapshot]:
+        """Return the book's lots from the first one with anything left (the ones before it are spent)."""
         lots, available, start = book.lots, book.available, book.start
         while start < len(lots) and available[lots[start].id] <= 0:
             start += 1

@@ -58,15 +58,17 @@ def read_demands(order_ids: list[int] | None, orders: dict[int, loads.OrderRow],
                  method: AllocationMethod) -> Demands:
     """Read the lines of the orders (only those in `orders` count); the `serving` ones need their lots."""
     demands = Demands()
+    ordered, allocated, per_order, items = demands.ordered, demands.allocated, demands.per_order, demands.items
+    named_only = method.named_lot_only
     for line_id, order_id, item_id, quantity, lot_id, done in _lines(order_ids):
         if order_id not in orders:  # an order that became open after the orders were read
             continue
-        demands.ordered[order_id] += quantity
-        demands.allocated[order_id] += done
-        demands.per_order[order_id].append(LineDemand(line_id, order_id, item_id, quantity - done, lot_id, quantity))
+        ordered[order_id] += quantity
+        allocated[order_id] += done
+        per_order[order_id].append(LineDemand(line_id, order_id, item_id, quantity - done, lot_id, quantity))
         if quantity > done and order_id in serving:
-            demands.items.add(item_id)
-            if lot_id is not None and method.named_lot_only:
+            items.add(item_id)
+            if lot_id is not None and named_only:
                 demands.named_lots.add(lot_id)
     return demands
 

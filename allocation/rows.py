@@ -3,7 +3,7 @@ run-wide columns every row shares.
 
 From one declaration come the three set-based forms of an insert: PostgreSQL's COPY (text format) and its
 `INSERT ... SELECT FROM unnest(arrays)` (for a small run, inside the run's closing statement), and
-SQLite's multi-row `INSERT ... VALUES`. Adding a column to results or outcomes is one line here (plus the
+SQLite's executemany of a one-row `INSERT ... VALUES`. Adding a column to results or outcomes is one line here (plus the
 model and its migration); no form is written out by hand.
 """
 from __future__ import annotations
@@ -11,12 +11,10 @@ from __future__ import annotations
 import io
 from collections.abc import Sequence
 from dataclasses import dataclass
-from decimal import Decimal
 
 from django.db import connection
 
 from allocation.models import AllocationResult, Event, RunOutcome
-from allocation.sql import chunked, sqlite_rows_per_statement
 
 # The SQL array type of each kind of column (PostgreSQL's unnest form).
 ARRAY_TYPES = {"id": "bigint", "int": "integer", "decimal": "numeric", "bool": "boolean", "text": "text", "json": "text"}
@@ -87,20 +85,13 @@ class RowTable:
         return sql, [list(values) for values in zip(*rows, strict=True)] if rows else [[] for _ in self.columns]
 
     def insert_many(self, cursor, rows: Sequence[tuple], shared: tuple) -> None:
-        """Insert `rows` with multi-row INSERTs (SQLite), as many rows a statement as its parameter limit allows."""
-        per_row = len(self.columns)
-        picked = ", ".join(f"column{n}" for n in range(1, per_row + 1))
-        head = (f"INSERT INTO {self.table} ({self.names}) "
-                f"SELECT {picked}{', %s' * len(shared)} FROM (VALUES ")
-        row_sql = f"({', '.join(['%s'] * per_row)})"
-        decimals = [n for n, column in enumerate(self.columns) if column.kind == "decimal"]
-        for chunk in chunked(rows, sqlite_rows_per_statement(per_row, len(shared))):
-            params = list(shared)
-            for row in chunk:
-                if decimals:
-                    row = tuple(str(value) if isinstance(value, Decimal) else value for value in row)
-                params += row
-            cursor.execute(f"{head}{', '.join([row_sql] * len(chunk))})", params)
+        """Insert `rows` with one executemany of a one-row INSERT (SQLite): one short statement to prepare, whatever
+        the number of rows (a multi-row INSERT's SQL grows with them, and Django rewrites its placeholders one by
+        one). Decimals go in as text, through the adapter Django registers with sqlite3."""
+        if not rows:
+            return
+        marks = ", ".join(["%s"] * (len(self.columns) + len(shared)))
+        cursor.executemany(f"INSERT INTO {self.table} ({self.names}) VALUES ({marks})", [row + shared for row in rows])
 
 
 RESULTS = RowTable(

@@ -4,7 +4,7 @@ An allocation run may write tens of thousands of results and outcomes and touch 
 orders. Row-by-row ORM saves take minutes, so these few statements use what each database does fast
 (the forms of the row tables come from their one declaration in `allocation.rows`): on PostgreSQL,
 COPY (or, for a small run, arrays inside the run's closing statement) and UPDATE ... FROM unnest();
-on SQLite, multi-row INSERTs, one UPDATE ... IN per order status and executemany for lots.
+on SQLite, executemany INSERTs, one UPDATE ... IN per order status and executemany for lots.
 """
 from __future__ import annotations
 
@@ -52,8 +52,8 @@ def _shared(run: AllocationRun, now: datetime) -> tuple[tuple, tuple, tuple]:
 
 def insert_rows(run: AllocationRun, picks: Sequence[Pick], outcomes: Sequence[tuple], events: Sequence[tuple],
                 now: datetime) -> None:
-    """Insert the results (one per pick), outcomes and events of a saved `run`: COPY on PostgreSQL, multi-row
-    INSERTs on SQLite."""
+    """Insert the results (one per pick), outcomes and events of a saved `run`: COPY on PostgreSQL, executemany
+    on SQLite."""
     shared_results, shared_outcomes, shared_events = _shared(run, now)
     with connection.cursor() as cursor:
         for target, rows, shared in ((RESULTS, picks, shared_results), (OUTCOMES, outcomes, shared_outcomes),

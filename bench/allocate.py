@@ -151,7 +151,7 @@ def run(url: str, method: str, policy: str, compare: bool = False, profile: bool
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     if profiler:
         text = io.StringIO()
-        pstats.Stats(profiler, stream=text).sort_stats("cumulative").print_stats(30)
+        pstats.Stats(profiler, stream=text).sort_stats("tottime").print_stats(30)
         print(text.getvalue(), file=sys.stderr)
     least = floor(report)
     figures = {
