@@ -6,6 +6,7 @@ Inbound lots (if allowed) come after the in-stock ones by ETA, empty ETA last; t
 """
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable, Mapping
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
@@ -98,7 +99,9 @@ class Allocator:
         self.lots_by_id: dict[int, LotSnapshot] = {}
         self.books: dict[int, _ItemBook] = {}
         self.shares: dict[int, Share] = {}
-        self.bases: dict[int, Basis] = {}  # per line costed at an average: what it was averaged over
+        # Per order, per line costed at an average, what it was averaged over, kept raw (`basis_of` makes it a
+        # Basis): the stock's value and quantity, and where the item's lots in stock began (the ones before were spent).
+        self.bases: dict[int, dict[int, tuple]] = {}
         self._build_books(lots)
 
     def _build_books(self, lots: Iterable[LotSnapshot]) -> None:
@@ -144,6 +147,7 @@ class Allocator:
                 shortfalls.append(Shortfall(line.line_id, line.item_id, line.quantity, got, reason, share=share))
         if shortfalls and not allow_partial:
             self._undo(picks)
+            self.bases.pop(order.order_id, None)
             shortfalls = [Shortfall(s.line_id, s.item_id, s.requested, 0, s.reason, s.allocated, s.share)
                           for s in shortfalls]
             return [], OrderOutcome(
@@ -225,24 +229,46 @@ class Allocator:
         if self.method.costing == "average":
             cost = book.average()
             if cost is not None:
-                self.bases[line.line_id] = self._basis(book)
+                self.bases.setdefault(line.order_id, {})[line.line_id] = (book.stock_value, book.stock_qty, book, book.start)
             return cost
         if self.method.costing == "item":
             return self.item_costs.get(line.item_id)
         return None
 
-    def _basis(self, book: _ItemBook) -> Basis:
-        named: list[str] = []
-        for lot in book.lots[book.start:]:
-            if lot.id in book.in_stock and book.available[lot.id] > 0:
-                if len(named) == LOTS_NAMED:
-                    return Basis(book.stock_value, book.stock_qty, tuple(named), True)
-                named.append(lot.reference or f"#{lot.id}")
-        return Basis(book.stock_value, book.stock_qty, tuple(named))
-
     def _undo(self, picks: list[Pick]) -> None:
         for pick in picks:
             self.books[pick.item_id].put_back(self.lots_by_id[pick.lot_id], pick.quantity)
+
+
+def basis_of(raw: tuple) -> Basis:
+    """Return the Basis a line was averaged over from what the allocator kept (`Allocator.bases`): the lots in
+    stock from where the item's lots began at that line (an average method takes them oldest first, so those
+    after were all untouched), the first LOTS_NAMED of them by name."""
+    value, quantity, book, start = raw
+    named: list[str] = []
+    for lot in book.lots[start:]:
+        if lot.id not in book.in_stock:
+            break
+        if len(named) == LOTS_NAMED:
+            return Basis(value, quantity, tuple(named), True)
+        named.append(lot.reference or f"#{lot.id}")
+    return Basis(value, quantity, tuple(named))
+
+
+def bases_json(bases: dict[int, tuple], names: dict) -> str:
+    """Return lines' raw bases (`Allocator.bases`) as the JSON an outcome keeps ({line: [value, quantity, [lots],
+    more lots]}, as `Basis.as_json`), written by hand: a big AVERAGE run has one per line, and the lots named
+    are the same for every line that began at the same lot (`names` caches them for the run)."""
+    parts = []
+    for line, raw in bases.items():
+        value, quantity, book, start = raw
+        key = (id(book), start)
+        named = names.get(key)
+        if named is None:
+            basis = basis_of(raw)
+            named = names[key] = f"{json.dumps(list(basis.lots), ensure_ascii=False)},{'true' if basis.more_lots else 'false'}"
+        parts.append(f'"{line}":["{value}",{quantity},{named}]')
+    return "{" + ",".join(parts) + "}"
 
 
 def allocate(

@@ -164,7 +164,8 @@ class Plan:
 
     picks: list[Pick] = field(default_factory=list)
     outcomes: list[OrderOutcome] = field(default_factory=list)
-    # Per line costed at an average (AVERAGE): its basis (`allocation.explain.Basis`), to explain the pick.
+    # Per order, per line costed at an average (AVERAGE): its basis, raw (`allocation.allocator.basis_of`), to
+    # explain its picks.
     bases: dict = field(default_factory=dict)
 
 

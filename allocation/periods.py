@@ -83,17 +83,17 @@ def period_close(*, period: str | date, user=None, dry_run: bool = False) -> Per
             lock_closed_books(exclusive=True)
         if ClosedPeriod.objects.filter(start=start).exists():
             raise PeriodClosed(label, f"Period {label} is already closed.")
-        selected = (
-            AllocationResult.objects.filter(cost_final=False, allocation_date__range=(start, end))
-            .select_related("order", "item", "lot").order_by("id")
-        )
-        picks = list(selected if dry_run else selected.select_for_update(of=("self",)))
+        selected = AllocationResult.objects.filter(cost_final=False, allocation_date__range=(start, end)).order_by("id")
+        if not dry_run:
+            list(selected.select_for_update(of=("self",)).values_list("id", flat=True))
+        # Plain values, not model instances: a preview of a busy month reads tens of thousands of picks.
+        picks = list(selected.values_list(*PICK_FIELDS))
         report = PeriodCloseReport(label, start, end)
-        _recost(picks, end, report)
+        recosted = _recost(picks, end, report)
         if dry_run:
             return report
         AllocationResult.objects.bulk_update(
-            picks, ["unit_cost", "allocated_price", "cost_final", "provisional_unit_cost", "provisional_price"],
+            recosted, ["unit_cost", "allocated_price", "cost_final", "provisional_unit_cost", "provisional_price"],
             batch_size=1000,
         )
         report.closed = ClosedPeriod.objects.create(
@@ -122,19 +122,24 @@ def _closed_data(report: PeriodCloseReport) -> dict:
             "results_recosted": len(report.recosted), "items": items}
 
 
-def _recost(picks: list[AllocationResult], end: date, report: PeriodCloseReport) -> None:
-    """Give each pick its final cost (its method's figure over the whole period), keeping the old one."""
+PICK_FIELDS = ("id", "method", "item_id", "allocated_quantity", "unit_cost", "allocated_price", "order__order_number",
+               "item__item_code", "lot__reference")
+
+
+def _recost(picks: list[tuple], end: date, report: PeriodCloseReport) -> list[AllocationResult]:
+    """Give each pick (PICK_FIELDS) its final cost (its method's figure over the whole period), keeping the old
+    one; return the results to save (unsaved instances holding only the changed fields)."""
     costs = {
-        name: item_costs(get_method(name), {p.item_id for p in picks if p.method == name}, end, final=True)
-        for name in {p.method for p in picks}
+        name: item_costs(get_method(name), {p[2] for p in picks if p[1] == name}, end, final=True)
+        for name in {p[1] for p in picks}
     }
-    for pick in picks:
-        final = costs[pick.method].get(pick.item_id)
-        report.averages.setdefault(pick.item.item_code, str(final or ""))
-        new_cost = final or pick.unit_cost
-        report.recosted.append(Recosting(
-            pick.pk, pick.order.order_number, pick.item.item_code, pick.lot.reference, pick.allocated_quantity,
-            pick.unit_cost, new_cost, pick.allocated_price, amount_of(pick.allocated_quantity, new_cost),
-        ))
-        pick.provisional_unit_cost, pick.provisional_price = pick.unit_cost, pick.allocated_price
-        pick.unit_cost, pick.allocated_price, pick.cost_final = new_cost, report.recosted[-1].new_amount, True
+    changed = []
+    for pk, method, item_id, quantity, unit_cost, price, order_number, item_code, lot in picks:
+        final = costs[method].get(item_id)
+        report.averages.setdefault(item_code, str(final or ""))
+        new_cost = final or unit_cost
+        new_amount = amount_of(quantity, new_cost)
+        report.recosted.append(Recosting(pk, order_number, item_code, lot, quantity, unit_cost, new_cost, price, new_amount))
+        changed.append(AllocationResult(pk=pk, unit_cost=new_cost, allocated_price=new_amount, cost_final=True,
+                                        provisional_unit_cost=unit_cost, provisional_price=price))
+    return changed

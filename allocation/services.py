@@ -23,6 +23,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from allocation import loads, writes
+from allocation.allocator import bases_json
 from allocation.domain import ORDERED_LATER, InsufficientStock, OrderOutcome, OutcomeStatus, PeriodClosed, Pick, Plan, Shortfall
 from allocation.events import run_event_rows
 from allocation.models import AllocationRun, RunOutcome, RunStatus
@@ -111,13 +112,14 @@ def _shortfall(s: Shortfall, item_codes: dict[int, str]) -> dict:
     return row
 
 
-def _outcome_row(order: loads.OrderRow, outcome: OrderOutcome, item_codes: dict[int, str], bases: dict | None) -> tuple:
+def _outcome_row(order: loads.OrderRow, outcome: OrderOutcome, item_codes: dict[int, str], bases: dict | None,
+                 names: dict) -> tuple:
     """Return the outcome of one order as a row of `allocation.rows.OUTCOMES` (its shortfalls and its lines'
     average bases as JSON text)."""
     shortfalls = "[]" if not outcome.shortfalls else _json([_shortfall(s, item_codes) for s in outcome.shortfalls])
     return (order.id, order.number, outcome.status, outcome.quantity, outcome.amount, outcome.reason,
             len(outcome.shortfalls), shortfalls,
-            None if not bases else _json({line: basis.as_json() for line, basis in bases.items()}))
+            None if not bases else bases_json(bases, names))
 
 
 def _summarise(run: AllocationRun, outcomes: list[OrderOutcome], picks: list[Pick]) -> None:
@@ -221,12 +223,9 @@ def execute(run: AllocationRun, *, progress: Progress | None = None) -> RunRepor
 def _outcome_rows(orders: list[loads.OrderRow], plan: Plan) -> list[tuple]:
     by_id = {o.id: o for o in orders}
     codes = _item_codes({s.item_id for o in plan.outcomes for s in o.shortfalls})
-    bases: dict[int, dict] = defaultdict(dict)
-    if plan.bases:
-        for pick in plan.picks:
-            if pick.line_id in plan.bases:
-                bases[pick.order_id][pick.line_id] = plan.bases[pick.line_id]
-    return [_outcome_row(by_id[o.order_id], o, codes, bases.get(o.order_id)) for o in plan.outcomes]
+    bases = plan.bases
+    names: dict = {}  # the lots named in bases, per (item, first lot): shared by the run's lines
+    return [_outcome_row(by_id[o.order_id], o, codes, bases.get(o.order_id), names) for o in plan.outcomes]
 
 
 def _item_codes(item_ids: set[int]) -> dict[int, str]:
