@@ -1,7 +1,11 @@
 """Engine II in a real headless Chromium (Debian's): fair share in the preview, every method compared, and why
-each pick was made, on the admin's allocate page, as a clerk clicks it. Money in USD, so cents show."""
+each pick was made, on the admin's allocate page, as a clerk clicks it. Money in USD, so cents show.
+With UPDATE_SCREENSHOTS=1 each screen is saved to docs/screenshots/engine-ii/ (the README shows them),
+otherwise to the test's temporary folder."""
+import os
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
@@ -9,6 +13,14 @@ from tests.e2e.test_browser_admin import browser  # noqa: F401  (the Chromium fi
 from tests.factories import ItemFactory, LotFactory, order_with_lines
 
 pytestmark = pytest.mark.browser
+
+SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots" / "engine-ii"
+
+
+def shot(page, tmp_path, name: str) -> None:
+    folder = SHOTS if os.environ.get("UPDATE_SCREENSHOTS") else tmp_path
+    folder.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(folder / f"{name}.png"), full_page=True, animations="disabled")
 
 
 def texts(page, selector: str) -> list[str]:
@@ -37,7 +49,8 @@ def clerk(live_server, transactional_db, browser, django_user_model, settings): 
     return page
 
 
-def test_compare_methods_shows_the_worked_example_under_every_method_to_the_cent(clerk, live_server, widget_example):
+def test_compare_methods_shows_the_worked_example_under_every_method_to_the_cent(clerk, live_server, widget_example,
+                                                                                tmp_path):
     from allocation.models import AllocationRun
 
     open_allocate_page(clerk, live_server)
@@ -51,10 +64,11 @@ def test_compare_methods_shows_the_worked_example_under_every_method_to_the_cent
     ]
     orders = texts(clerk, "#compare-orders tbody tr")
     assert orders[0].startswith("O1 1,260.00 1,410.00 (+150.00) 0.00 (-1,260.00) 1,344.00 (+84.00)")
+    shot(clerk, tmp_path, "compare-methods")
     assert AllocationRun.objects.count() == 0
 
 
-def test_a_fair_share_preview_shows_quotas_and_each_pick_says_why(clerk, live_server, db):
+def test_a_fair_share_preview_shows_quotas_and_each_pick_says_why(clerk, live_server, db, tmp_path):
     widget = ItemFactory(item_code="WIDGET")
     LotFactory(reference="L1", item=widget, received_on=date(2026, 1, 5), quantity=100, unit_cost=Decimal("10"))
     for number, day, quantity in (("O1", 6, 120), ("O2", 12, 60), ("O3", 13, 20)):
@@ -72,3 +86,4 @@ def test_a_fair_share_preview_shows_quotas_and_each_pick_says_why(clerk, live_se
                                                          "O3 WIDGET L1 10 10.0000 100.00"]
     outcomes = texts(clerk, "#preview-orders tbody tr")
     assert "WIDGET: 30 of 60 asked, fair share of 100 for 200" in outcomes[1]
+    shot(clerk, tmp_path, "fair-share-preview")
