@@ -3,6 +3,10 @@
 Everything the pure methods in `allocation.methods` read and return is here:
 a snapshot of a lot, a line's demand, a pick, an order's outcome, and the
 domain errors, which carry the data the API and the admin need to explain them.
+
+The values are slotted dataclasses, not frozen ones, though nothing changes them once made: a frozen
+dataclass's __init__ sets each field through object.__setattr__, about four times slower, and a
+50,000-line run makes some 150,000 of them (lots, line demands, picks): 0.3 s of such a run on a slow day.
 """
 from __future__ import annotations
 
@@ -42,7 +46,7 @@ def amount_of(quantity: int, unit_cost: Decimal) -> Decimal:
     return round_money(quantity * unit_cost)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class LotSnapshot:
     """A lot as a run sees it: `available` is quantity less active allocations."""
 
@@ -62,7 +66,7 @@ class LotSnapshot:
         return self.received_on is not None and self.received_on <= at
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class LineDemand:
     """What a line still needs: `quantity` is ordered less already allocated."""
 
@@ -78,7 +82,7 @@ class LineDemand:
         return self.quantity if self.ordered is None else self.ordered
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class OrderDemand:
     """An order's lines, in line-id order, as the run will serve them."""
 
@@ -86,7 +90,7 @@ class OrderDemand:
     lines: tuple[LineDemand, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Pick:
     """One allocation: `quantity` units of `lot_id` for `line_id` at `unit_cost`."""
 
@@ -100,7 +104,7 @@ class Pick:
     cost_final: bool = True
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Share:
     """A line's fair share of a scarce item: `quota` units of the `need` it asks; the item has `supply` units
     for `demand` asked by all its lines."""
@@ -114,7 +118,7 @@ class Share:
         return f"fair share: {self.quota} of {self.need} asked ({self.supply} for {self.demand})"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Shortfall:
     """A line that the run could not fill: how much is still missing, and why."""
 
