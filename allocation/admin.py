@@ -14,8 +14,8 @@ from allocation.resources import AllocationResultResource, AllocationRunResource
 from inventory_alloc.admin_base import (
     EXPORT_FORMATS,
     BusinessDateExport,
+    field_column,
     money_column,
-    plain_column,
     short_choice_column,
 )
 from inventory_alloc.display import unit_cost
@@ -55,13 +55,13 @@ class AllocationRunAdmin(ExportPermission, ExportMixin, ReadOnlyAdmin):
         "partly", "not_allocated", "units", "allocated_amount_shown",
     )
     allocated_amount_shown = money_column("allocated_amount", _("amount"))
-    method_code = plain_column("method", _("method"))  # the code: "FIFO"
+    method_code = field_column("method", _("method"))  # the code: "FIFO"
     policy_short = short_choice_column("policy", _("policy"))
-    considered = plain_column("orders_considered", _("orders"))
-    full = plain_column("orders_fully_allocated", _("full"))
-    partly = plain_column("orders_partly_allocated", _("partly"))
-    not_allocated = plain_column("orders_not_allocated", _("not allocated"))
-    units = plain_column("allocated_quantity", _("units"))
+    considered = field_column("orders_considered", _("orders"))
+    full = field_column("orders_fully_allocated", _("full"))
+    partly = field_column("orders_partly_allocated", _("partly"))
+    not_allocated = field_column("orders_not_allocated", _("not allocated"))
+    units = field_column("allocated_quantity", _("units"))
     list_filter = ("method", "policy", "status", "as_of")
     search_fields = ("id", "started_by__username")
     date_hierarchy = "started_at"
@@ -123,7 +123,7 @@ class AllocationResultAdmin(ExportPermission, ExportMixin, ReadOnlyAdmin):
         "id", "run", "order", "item", "lot", "quantity", "unit_cost_shown", "allocated_price_shown",
         "allocation_date", "cost_final", "released_at",
     )
-    quantity = plain_column("allocated_quantity", _("quantity"))
+    quantity = field_column("allocated_quantity", _("quantity"))
     unit_cost_shown = money_column("unit_cost", _("unit cost"), unit_cost)
     allocated_price_shown = money_column("allocated_price", _("amount"))
     list_filter = ("method", "cost_final", "allocation_date", ("released_at", admin.EmptyFieldListFilter))

@@ -108,23 +108,21 @@ def delete_selected(modeladmin, request, queryset):
         return None
 
 
-def money_column(name: str, label, shown=money):
-    """Return a list column of the money field `name`, sortable, as `shown` writes it (money: the CURRENCY's
-    decimals; `display.unit_cost`: 4 places); put it in the ModelAdmin's class body and list_display."""
-    @admin.display(description=label, ordering=name)
-    def column(model_admin, obj) -> str:
-        return shown(getattr(obj, name))
-    column.__name__ = f"{name}_shown"
-    return column
-
-
-def plain_column(name: str, label):
-    """Return a sortable list column of the field `name` under a shorter heading `label`."""
+def field_column(name: str, label, shown=None):
+    """Return a sortable list column of the field `name` under the heading `label`, written by `shown` (as it
+    is when None); put it in the ModelAdmin's class body and list_display."""
     @admin.display(description=label, ordering=name)
     def column(model_admin, obj):
-        return getattr(obj, name)
+        value = getattr(obj, name)
+        return value if shown is None else shown(value)
     column.__name__ = f"{name}_column"
     return column
+
+
+def money_column(name: str, label, shown=money):
+    """Return a list column of the money field `name` as `shown` writes it (money: the CURRENCY's decimals;
+    `display.unit_cost`: 4 places)."""
+    return field_column(name, label, shown)
 
 
 def short_choice_column(name: str, label):
