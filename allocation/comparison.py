@@ -52,8 +52,8 @@ class Comparison:
     def method_rows(self) -> list[dict]:
         """Return per method its totals and the difference of its amount to FIFO's."""
         base = self.baseline.amount
-        return [{"method": f.method, "quantity": f.quantity, "amount": f.amount, "unit_cost": unit_cost(f.amount, f.quantity),
-                 "difference": f.amount - base, "provisional": f.provisional} for f in self.figures]
+        return [{"method": f.method, **figures(f.quantity, f.amount, base), "provisional": f.provisional}
+                for f in self.figures]
 
     def order_rows(self, offset: int = 0, limit: int | None = None) -> list[dict]:
         """Return, for the orders in id order (from `offset`, at most `limit`), each method's quantity, amount,
@@ -64,12 +64,15 @@ class Comparison:
         for order_id in ids:
             base_amount = base.get(order_id, (0, Decimal("0.00")))[1]
             methods = {}
-            for figures in self.figures:
-                quantity, amount = figures.orders.get(order_id, (0, Decimal("0.00")))
-                methods[figures.method] = {"quantity": quantity, "amount": amount, "unit_cost": unit_cost(amount, quantity),
-                                           "difference": amount - base_amount}
+            for method in self.figures:
+                methods[method.method] = figures(*method.orders.get(order_id, (0, Decimal("0.00"))), base_amount)
             rows.append({"order": order_id, "order_number": self.numbers[order_id], "methods": methods})
         return rows
+
+
+def figures(quantity: int, amount: Decimal, base: Decimal) -> dict:
+    """Return a quantity and amount with their average unit cost and the amount's difference to `base` (FIFO's)."""
+    return {"quantity": quantity, "amount": amount, "unit_cost": unit_cost(amount, quantity), "difference": amount - base}
 
 
 def unit_cost(amount: Decimal, quantity: int) -> Decimal | None:

@@ -9,25 +9,17 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from datetime import date
 
-from django.conf import settings
 from django.db.models import Q
 
 from allocation.domain import Share
 from allocation.explain import Basis, PickFacts, explain
 from allocation.models import AllocationResult, AllocationRun, RunOutcome
-from allocation.selectors import period_start_function
+from allocation.selectors import period_label
 from orders.models import Order
 from stock.models import Item, Lot
 
 Notes = dict[tuple[int | None, int], tuple[dict[int, Share], dict[int, Basis]]]  # (run, order) -> shares, bases
-
-
-def period_label(day: date) -> str:
-    """Return the total-average period that holds `day`: "2026-01" (or "2026" when periods are years)."""
-    start = period_start_function()(day)
-    return f"{start:%Y}" if settings.ALLOCATION_PERIOD == "year" else f"{start:%Y-%m}"
 
 
 def _notes(shortfalls: list[dict] | None, bases: dict | None) -> tuple[dict[int, Share], dict[int, Basis]]:

@@ -15,7 +15,7 @@ from allocation.domain import PeriodClosed, PeriodNotEnded, amount_of
 from allocation.events import NewEvent, events_record
 from allocation.methods import get_method
 from allocation.models import AllocationResult, ClosedPeriod, EventType
-from allocation.selectors import item_costs, period_start_function
+from allocation.selectors import item_costs, period_label, period_start_function
 from allocation.sql import lock_closed_books
 from inventory_alloc.dates import EARLIEST, LATEST, OUT_OF_RANGE
 from inventory_alloc.errors import InvalidInput
@@ -62,9 +62,9 @@ def parse_period(period: str | date) -> tuple[str, date, date]:
         if not EARLIEST.year <= year <= LATEST.year:
             raise InvalidInput(f'"{text}": {OUT_OF_RANGE}', field="period")
         start = date(year, month, 1)
-    if by_year:
-        return f"{start:%Y}", start, date(start.year, 12, 31)
-    return f"{start:%Y-%m}", start, date(start.year, start.month, calendar.monthrange(start.year, start.month)[1])
+    end = date(start.year, 12, 31) if by_year else date(start.year, start.month,
+                                                          calendar.monthrange(start.year, start.month)[1])
+    return period_label(start), start, end
 
 
 def period_close(*, period: str | date, user=None, dry_run: bool = False) -> PeriodCloseReport:
@@ -85,7 +85,7 @@ def period_close(*, period: str | date, user=None, dry_run: bool = False) -> Per
             raise PeriodClosed(label, f"Period {label} is already closed.")
         selected = AllocationResult.objects.filter(cost_final=False, allocation_date__range=(start, end)).order_by("id")
         if not dry_run:
-            list(selected.select_for_update(of=("self",)).values_list("id", flat=True))
+            selected = selected.select_for_update(of=("self",))
         # Plain values, not model instances: a preview of a busy month reads tens of thousands of picks.
         picks = list(selected.values_list(*PICK_FIELDS))
         report = PeriodCloseReport(label, start, end)

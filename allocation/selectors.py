@@ -24,6 +24,12 @@ def period_start_function():
     return year_start if settings.ALLOCATION_PERIOD == "year" else month_start
 
 
+def period_label(day: date) -> str:
+    """Return the total-average period that holds `day` as it is written: "2026-01" (or "2026" by year)."""
+    start = period_start_function()(day)
+    return f"{start:%Y}" if settings.ALLOCATION_PERIOD == "year" else f"{start:%Y-%m}"
+
+
 def item_histories(item_ids: Iterable[int], at: date | None = None) -> dict[int, list[StockEvent]]:
     """Return every item's stock events (receipts, issues, releases), optionally up to `at`."""
     events: dict[int, list[StockEvent]] = defaultdict(list)
