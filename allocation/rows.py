@@ -22,7 +22,7 @@ ARRAY_TYPES = {"id": "bigint", "int": "integer", "decimal": "numeric", "bool": "
 CASTS = {"json": "::jsonb"}
 
 
-def _copy_text(value: object) -> str:
+def copy_text(value: object) -> str:
     """Return a value in COPY's text format (tab-separated; \\N is NULL; backslash escapes)."""
     if value is None:
         return "\\N"
@@ -62,12 +62,12 @@ class RowTable:
 
     def copy(self, cursor, rows: Sequence[tuple], shared: tuple) -> None:
         """Insert `rows` with one COPY (PostgreSQL)."""
-        tail = "\t" + "\t".join(_copy_text(value) for value in shared) + "\n"
+        tail = "\t" + "\t".join(copy_text(value) for value in shared) + "\n"
         buffer = io.StringIO()
         if self.plain:  # str() of ints, Decimals and bools is what COPY reads ("True" is a boolean too)
             buffer.writelines("\t".join(map(str, row)) + tail for row in rows)
         else:
-            buffer.writelines("\t".join(map(_copy_text, row)) + tail for row in rows)
+            buffer.writelines("\t".join(map(copy_text, row)) + tail for row in rows)
         buffer.seek(0)
         cursor.copy_expert(f"COPY {self.table} ({self.names}) FROM STDIN", buffer)
 

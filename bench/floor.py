@@ -58,15 +58,10 @@ def _rows(report) -> dict[str, list[tuple]]:
 
 
 def _copy(cursor, table: str, columns: str, rows: list[tuple]) -> None:
-    def text(value) -> str:
-        if value is None:
-            return "\\N"
-        if isinstance(value, bool):
-            return "t" if value else "f"
-        return str(value).replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n")
+    from allocation.rows import copy_text
 
     buffer = io.StringIO()
-    buffer.writelines("\t".join(map(text, row)) + "\n" for row in rows)
+    buffer.writelines("\t".join(map(copy_text, row)) + "\n" for row in rows)
     buffer.seek(0)
     cursor.copy_expert(f"COPY {table} ({columns}) FROM STDIN", buffer)
 
