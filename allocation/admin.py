@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 from import_export.admin import ExportMixin
 from rest_framework_simplejwt.token_blacklist import admin as token_admin
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken
+from unfold.admin import ModelAdmin as UnfoldModelAdmin
 
 from allocation import admin_periods, admin_shipping, admin_stock_orders, admin_views
 from allocation.explanations import explain_results
@@ -23,7 +24,7 @@ from inventory_alloc.display import unit_cost
 RUN_PAGE_ROWS = 100  # outcomes and results per page on a run's page
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(UnfoldModelAdmin):
     """Runs, results and closed periods are written by the services only."""
 
     def has_add_permission(self, request) -> bool:

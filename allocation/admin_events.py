@@ -16,6 +16,7 @@ from django.utils import formats, timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
+from unfold.admin import ModelAdmin as UnfoldModelAdmin
 
 from allocation import admin_webhooks
 from allocation.admin_views import domain_error_message
@@ -57,7 +58,7 @@ def can_view_webhooks(request) -> bool:
 
 
 @admin.register(Event)
-class EventAdmin(ReadOnly, admin.ModelAdmin):
+class EventAdmin(ReadOnly, UnfoldModelAdmin):
     """Events, newest first; an event's page shows its data, pretty-printed, and where it was delivered."""
 
     list_display = ("event_id", "type", "occurred_at", "order_link", "sequence", "run_link", "lot_link")
@@ -139,7 +140,7 @@ def redeliver_deliveries(modeladmin, request, queryset):
 
 
 @admin.register(Delivery)
-class DeliveryAdmin(ReadOnly, admin.ModelAdmin):
+class DeliveryAdmin(ReadOnly, UnfoldModelAdmin):
     """Deliveries, newest first; a delivery's page shows its last attempts."""
 
     actions = [redeliver_deliveries]

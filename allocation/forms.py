@@ -7,6 +7,7 @@ from datetime import timedelta
 from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from unfold.widgets import UnfoldAdminDateWidget
 
 from allocation.methods import DEFAULT_METHOD
 from allocation.parameters import CHOICES, PARAMETERS, RunRequest
@@ -21,8 +22,8 @@ def _parameter_field(parameter: Field) -> forms.Field:
         initial = DEFAULT_METHOD if parameter.default is MISSING else parameter.default
         return forms.ChoiceField(choices=CHOICES[meta["choices"]](), initial=initial, **options)
     if meta["kind"] == "date":
-        return forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}), validators=SANE_DATE,
-                               **options)
+        # the admin's calendar (the theme's look): it reads and writes the page's date format, as the change forms do
+        return forms.DateField(required=False, widget=UnfoldAdminDateWidget, validators=SANE_DATE, **options)
     return forms.BooleanField(required=False, initial=parameter.default, **options)
 
 

@@ -23,11 +23,20 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-f
 OUT = Path(__file__).resolve().parent / "screenshots"
 
 
+def whole_page(page: Page, path: Path) -> None:
+    """Save the whole page, the window made as tall as the page so that the theme's fixed bars sit at the bottom."""
+    size = page.viewport_size
+    page.set_viewport_size({"width": size["width"], "height": max(size["height"], page.evaluate(
+        "document.documentElement.scrollHeight"))})
+    page.screenshot(path=path)
+    page.set_viewport_size(size)
+
+
 def log_in(page: Page, base: str) -> None:
     page.goto(f"{base}/admin/login/")
     page.fill("#id_username", "admin")
     page.fill("#id_password", "admin")
-    page.click("input[type=submit]")
+    page.click("#login-form [type=submit]")
 
 
 def open_allocate_page(page: Page, base: str, count: int = 10) -> None:
@@ -43,21 +52,22 @@ def main(base: str) -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        page = browser.new_page(viewport={"width": 1360, "height": 900}, locale="en-US")
+        # the server's time zone, so that the calendar shows no "you are hours ahead of the server" warning
+        page = browser.new_page(viewport={"width": 1360, "height": 900}, locale="en-US", timezone_id="Asia/Tokyo")
         log_in(page, base)
         open_allocate_page(page, base)
         page.select_option("select[name=method]", "MOVING_AVERAGE")
-        page.screenshot(path=OUT / "allocate-action.png", full_page=True)
+        whole_page(page, OUT / "allocate-action.png")
         page.click("input[name=preview]")
         page.wait_for_selector("#preview")
-        page.screenshot(path=OUT / "allocate-preview.png", full_page=True)
+        whole_page(page, OUT / "allocate-preview.png")
         page.click("input[name=allocate]")
         page.wait_for_selector("ul.messagelist li.success")
         page.click("ul.messagelist li.success a")
         page.wait_for_selector("#run-outcomes")
-        page.screenshot(path=OUT / "allocation-run.png", full_page=True)
+        whole_page(page, OUT / "allocation-run.png")
         page.goto(f"{base}/admin/")
-        page.screenshot(path=OUT / "dashboard.png", full_page=True)
+        whole_page(page, OUT / "dashboard.png")
         # a total-average run dated last month, so that closing last month has something to re-cost
         open_allocate_page(page, base, count=5)
         page.select_option("select[name=method]", "TOTAL_AVERAGE")
@@ -67,16 +77,16 @@ def main(base: str) -> None:
         page.goto(f"{base}/admin/allocation/closedperiod/close/")
         page.click("input[name=preview]")
         page.wait_for_selector("#period-preview")
-        page.screenshot(path=OUT / "close-period.png", full_page=True)
+        whole_page(page, OUT / "close-period.png")
 
-        japanese = browser.new_page(viewport={"width": 1360, "height": 900}, locale="ja-JP",
+        japanese = browser.new_page(viewport={"width": 1360, "height": 900}, locale="ja-JP", timezone_id="Asia/Tokyo",
                                     extra_http_headers={"Accept-Language": "ja"})
         log_in(japanese, base)
         open_allocate_page(japanese, base, count=3)
         japanese.click("select[name=method]")  # the method names in Japanese
-        japanese.screenshot(path=OUT / "allocate-action-ja.png", full_page=True)
+        whole_page(japanese, OUT / "allocate-action-ja.png")
         japanese.goto(f"{base}/admin/")
-        japanese.screenshot(path=OUT / "dashboard-ja.png", full_page=True)
+        whole_page(japanese, OUT / "dashboard-ja.png")
         browser.close()
     print(f"Screenshots written to {OUT}")
 

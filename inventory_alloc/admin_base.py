@@ -14,13 +14,16 @@ from __future__ import annotations
 from django.contrib import admin, messages
 from django.contrib.admin import actions as django_actions
 from django.contrib.admin.utils import unquote
-from django.core.exceptions import ValidationError
+from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.db import models, transaction
 from django.http import HttpResponseRedirect
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 from import_export.formats import base_formats
+from unfold.admin import ModelAdmin as UnfoldModelAdmin
+from unfold.contrib.import_export.forms import SelectableFieldsExportForm
 
 from inventory_alloc.display import money
 from inventory_alloc.errors import DomainError
@@ -58,8 +61,28 @@ class FormulaSafe:
             dataset.append([neutralised(cell) for cell in dataset.lpop()])
 
 
+class ExportColumnsForm(SelectableFieldsExportForm):
+    """The export page's column choices, each named by its model field's verbose name in the page's language, with
+    the file's column beside it ("Unit cost (unit_cost)"); a column with no model field is named by the resource's
+    `labels`, else by its own name."""
+
+    def _get_field_label(self, resource, field_name: str) -> str:
+        field = resource.fields.get(field_name)
+        column = field.column_name if field else field_name
+        attribute = (field.attribute or field_name) if field else field_name
+        try:
+            model_field = resource._meta.model._meta.get_field(attribute.split("__")[0])
+        except (AttributeError, FieldDoesNotExist):
+            label = getattr(resource, "labels", {}).get(field_name)
+            return f"{capfirst(label)} ({column})" if label else super()._get_field_label(resource, field_name)
+        return f"{capfirst(model_field.verbose_name)} ({column})"
+
+
 class BusinessDateExport:
-    """Names an export after the model and the business date (TIME_ZONE), not the server's UTC date."""
+    """Names an export after the model and the business date (TIME_ZONE), not the server's UTC date; its page names
+    the columns in the page's language."""
+
+    export_form_class = ExportColumnsForm
 
     def get_export_filename(self, request, queryset, file_format) -> str:
         return f"{self.model.__name__}-{timezone.localdate():%Y-%m-%d}.{file_format.get_extension()}"
@@ -135,7 +158,7 @@ def short_choice_column(name: str, label):
     return column
 
 
-class ServiceModelAdmin(admin.ModelAdmin):
+class ServiceModelAdmin(UnfoldModelAdmin):
     """A ModelAdmin whose saves and deletes go through `writes` (the model's services)."""
 
     writes: Writes

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -30,6 +31,11 @@ ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
+    # The admin theme (django-unfold), before django.contrib.admin so its templates win. The basic app config
+    # leaves the default admin site to BackOfficeAdminConfig (the back office's own site, an Unfold site).
+    "unfold.apps.BasicAppConfig",
+    "unfold.contrib.filters",
+    "unfold.contrib.import_export",
     "inventory_alloc.apps.BackOfficeAdminConfig",  # django.contrib.admin with the back office's site
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -118,7 +124,8 @@ AUTH_PASSWORD_VALIDATORS = [
 # Internationalisation: English by default, Japanese when the browser asks for it.
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("ja", "日本語")]
-LOCALE_PATHS = [BASE_DIR / "locale"]
+# Our own strings (makemessages writes locale/), then the Japanese the admin theme and import-export lack.
+LOCALE_PATHS = [BASE_DIR / "locale", BASE_DIR / "locale" / "theme"]
 USE_I18N = True
 # The header's language switch (Django's set_language view) keeps the choice in this cookie for a year.
 LANGUAGE_COOKIE_AGE = 365 * 24 * 3600
@@ -137,6 +144,7 @@ CURRENCY = env.str("CURRENCY", default="JPY").upper()
 
 STATIC_URL = env.str("DJANGO_STATIC_URL", default="static/")
 STATIC_ROOT = BASE_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "inventory_alloc" / "static"]  # the back office's stylesheet
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
@@ -145,6 +153,40 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = env.bool("WHITENOISE_USE_FINDERS", default=True)
 
 LOGIN_URL = "admin:login"
+LOGIN_REDIRECT_URL = "admin:index"  # after a login without ?next= (the theme's login form posts none)
+
+# --- The admin theme (django-unfold) ----------------------------------------------------------------------
+# The header's name, the navigation grouped by task (inventory_alloc.admin_site.navigation: the apps in a clerk's
+# order, each model only for users who may see it), the light theme only, and the back office's own stylesheet
+# for the pages it draws itself (dashboard, preview, run, period close, pick list).
+UNFOLD = {
+    "SITE_TITLE": _("Inventory allocation"),
+    "SITE_HEADER": _("Inventory allocation"),
+    "SITE_SUBHEADER": _("Back office"),
+    "SITE_SYMBOL": "inventory_2",
+    "THEME": "light",
+    "SHOW_HISTORY": True,
+    "SHOW_VIEW_ON_SITE": False,
+    "SHOW_LANGUAGES": True,
+    "COLORS": {
+        "primary": {
+            "50": "oklch(97.7% .013 236.62)",
+            "100": "oklch(95.1% .026 236.824)",
+            "200": "oklch(90.1% .058 230.902)",
+            "300": "oklch(82.8% .111 230.318)",
+            "400": "oklch(74.6% .16 232.661)",
+            "500": "oklch(68.5% .169 237.323)",
+            "600": "oklch(58.8% .158 241.966)",
+            "700": "oklch(50% .134 242.749)",
+            "800": "oklch(44.3% .11 240.79)",
+            "900": "oklch(39.1% .09 240.876)",
+            "950": "oklch(29.3% .066 243.157)",
+        },
+    },
+    "STYLES": ["inventory_alloc.admin_site.stylesheet"],
+    "SIDEBAR": {"show_search": False, "show_all_applications": False,
+                "navigation": "inventory_alloc.admin_site.navigation"},
+}
 
 # --- Logging ----------------------------------------------------------------------
 # One JSON line per record on stderr, each with the request's id (inventory_alloc.log); on Lambda CloudWatch

@@ -6,6 +6,7 @@ from django.forms.models import BaseInlineFormSet
 from django.http import HttpResponseRedirect
 from django.utils.translation import gettext_lazy as _
 from import_export.admin import ExportMixin, ImportExportMixin, ImportExportModelAdmin
+from unfold.admin import TabularInline as UnfoldTabularInline
 
 from inventory_alloc.admin_base import ServiceModelAdmin, copy_saved, delete_selected, money_column
 from inventory_alloc.admin_filters import InputFilter
@@ -72,7 +73,7 @@ class LinesFormSet(BaseInlineFormSet):
         return form
 
 
-class OrderLineInline(admin.TabularInline):
+class OrderLineInline(UnfoldTabularInline):
     """The order's lines; read only while another app holds the order (e.g. its allocations)."""
 
     model = OrderLine

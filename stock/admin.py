@@ -13,15 +13,16 @@ from import_export.admin import ImportExportModelAdmin
 
 from inventory_alloc.admin_base import EXPORT_FORMATS, BusinessDateExport, ServiceModelAdmin, money_column
 from inventory_alloc.display import number, short_date, unit_cost
+from inventory_alloc.kept_imports import KeepsImportFile
 from stock.models import Item, Lot
 from stock.resources import ItemResource, LotExportResource, LotResource
 from stock.selectors import stock_figures
 from stock.services import ITEM_WRITES, LOT_WRITES, lot_holders
 
 
-class ImportExportPermissions(BusinessDateExport):
+class ImportExportPermissions(KeepsImportFile, BusinessDateExport):
     """CSV and Excel only; import needs add and change rights on the model, export needs view rights; files are
-    named after the business date."""
+    named after the business date; a failed import's file is kept for a retry."""
 
     import_formats = EXPORT_FORMATS
     export_formats = EXPORT_FORMATS

@@ -7,6 +7,7 @@ available quantities, which an import ignores.
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
 from import_export import fields
 
 from inventory_alloc.errors import DomainError
@@ -55,6 +56,7 @@ class LotExportResource(LotResource):
     allocated_quantity = fields.Field(attribute="allocated_quantity", column_name="allocated_quantity", readonly=True)
     shipped_quantity = fields.Field(attribute="shipped_quantity", column_name="shipped_quantity", readonly=True)
     available_quantity = fields.Field(attribute="available_quantity", column_name="available_quantity", readonly=True)
+    labels = {"available_quantity": _("available quantity")}  # the export page's name of a column with no model field
 
     class Meta(LotResource.Meta):
         fields = (*LotResource.Meta.fields, "allocated_quantity", "shipped_quantity", "available_quantity")

@@ -43,6 +43,16 @@ def browser():
             chromium.close()
 
 
+def whole_page_shot(page, path) -> None:
+    """Save the whole page as one picture: the window is made as tall as the page first, so that the theme's fixed
+    bars (the sidebar's footer, a form's buttons) sit at the bottom of the picture, not across its middle."""
+    size = page.viewport_size
+    page.set_viewport_size({"width": size["width"], "height": max(size["height"], page.evaluate(
+        "document.documentElement.scrollHeight"))})
+    page.screenshot(path=str(path), animations="disabled")
+    page.set_viewport_size(size)
+
+
 def test_a_user_previews_allocates_and_opens_the_run_in_a_real_browser(
     live_server, transactional_db, browser, widget_example, django_user_model,
 ):
@@ -54,7 +64,7 @@ def test_a_user_previews_allocates_and_opens_the_run_in_a_real_browser(
     page.goto(f"{live_server.url}/admin/login/")
     page.fill("#id_username", "boss")
     page.fill("#id_password", "s3cret-pass")
-    page.click("input[type=submit]")
+    page.click("#login-form [type=submit]")
     page.wait_for_selector("#backoffice-dashboard")
     # and select both orders and the allocate action
     page.goto(f"{live_server.url}/admin/orders/order/")
@@ -103,13 +113,13 @@ def test_a_clerk_edits_an_order_allocated_meanwhile_sees_the_refusal_and_release
     page.goto(f"{live_server.url}/admin/login/?next=/admin/orders/order/{o1.pk}/change/")
     page.fill("#id_username", "boss")
     page.fill("#id_password", "s3cret-pass")
-    page.click("input[type=submit]")
+    page.click("#login-form [type=submit]")
     page.wait_for_selector("#order_form")
     # and meanwhile another user allocates it
     allocation_run(method="FIFO", orders=[o1], as_of=date(2026, 1, 25))
     # when: the clerk changes the line from 120 to 10 and saves
     page.fill("input[name=lines-0-quantity]", "10")
-    page.click("input[name=_save]")
+    page.click("button[name=_save]")
     # then: the save is refused in plain words, the page is read only, and nothing changed
     error = page.wait_for_selector("ul.messagelist li.error").inner_text()
     assert error == "Order O1 holds allocations for 120 units: release them first."
@@ -122,7 +132,7 @@ def test_a_clerk_edits_an_order_allocated_meanwhile_sees_the_refusal_and_release
     assert "Released 2 allocation results (120 units)." in page.wait_for_selector("ul.messagelist li.success").inner_text()
     assert page.locator("#held-notice").count() == 0
     page.fill("input[name=lines-0-quantity]", "10")
-    page.click("input[name=_save]")
+    page.click("button[name=_save]")
     page.wait_for_selector("ul.messagelist li.success")
     order = Order.objects.get(pk=o1.pk)
     assert (order.status, order.lines.get().quantity) == (OrderStatus.OPEN, 10)

@@ -7,13 +7,14 @@ full page at 1366×900: with UPDATE_SCREENSHOTS=1 to docs/screenshots/clerk-day/
 otherwise to the test's temporary folder, so a test run leaves the checkout as it was.
 """
 import os
+import re
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
-from tests.e2e.test_browser_admin import browser  # noqa: F401  (the Chromium fixture)
+from tests.e2e.test_browser_admin import browser, whole_page_shot  # noqa: F401  (the Chromium fixture)
 from tests.factories import CustomerFactory, ItemFactory, LotFactory
 
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"  # Playwright's loop runs in this thread; the ORM calls stay synchronous
@@ -49,7 +50,7 @@ def rows(page, selector: str) -> list[str]:
 
 
 def shot(page, name: str) -> None:
-    page.screenshot(path=str(page.shots / f"{name}.png"), full_page=True, animations="disabled")
+    whole_page_shot(page, page.shots / f"{name}.png")
 
 
 def message(page, text: str, kind: str = "success") -> str:
@@ -62,6 +63,16 @@ def choose(page, field, typed: str, option: str) -> None:
     field.locator(".select2-selection").click()
     page.locator(".select2-container--open .select2-search__field").press_sequentially(typed)
     page.locator(".select2-container--open .select2-results__option", has_text=option).click()
+
+
+def sidebar(page, name: str):
+    """Return the sidebar's link to `name` (its text is the model's name after the icon's)."""
+    return page.locator("#nav-sidebar a", has_text=re.compile(rf"(^|\s){re.escape(name)}\s*$"))
+
+
+def tool(page, name: str):
+    """Return the link `name` among the page's tools in the header (Import, Export, History, Close a period...)."""
+    return page.locator("#header-inner a", has_text=re.compile(rf"(^|\s){re.escape(name)}\s*$"))
 
 
 def upload(page, path: Path) -> None:
@@ -97,14 +108,14 @@ def test_a_clerk_receives_lots_enters_allocates_ships_an_order_and_closes_last_m
     page.goto(f"{live_server.url}/admin/login/")
     page.fill("#id_username", "clerk")
     page.fill("#id_password", "s3cret-pass")
-    page.click("input[type=submit]")
+    page.click("#login-form [type=submit]")
     # then: the dashboard, under the product's name
     assert seen(page.locator("#site-name")) == "Inventory allocation"
-    assert seen(page.locator("#content h1")) == "Dashboard"
+    assert seen(page.locator("#header-inner h1")) == "Dashboard"
     expect(page.locator("#backoffice-dashboard")).to_contain_text("L2")  # expiring in the next 30 days
 
     # when: Stock → Items
-    page.locator("#content-main .app-stock").get_by_role("link", name="Items", exact=True).click()
+    sidebar(page, "Items").click()
     # then: WIDGET's stock in columns: 150 on hand, 0 allocated, 150 available, 0 inbound, L2's expiry next
     headers = [header.lower() for header in rows(page, "#result_list thead th")]
     assert headers[headers.index("category") + 1:][:5] == ["on hand", "allocated", "available", "inbound", "next expiry"]
@@ -119,20 +130,22 @@ def test_a_clerk_receives_lots_enters_allocates_ships_an_order_and_closes_last_m
     bad, good = tmp_path / "lots-bad.csv", tmp_path / "lots.csv"
     bad.write_text(f"{LOTS_CSV}L3,WIDGET,80,12.50,{received},,{expires},note 77\nL4,WIDGET,lots,12.00,{received},,,\n")
     good.write_text(f"{LOTS_CSV}L3,WIDGET,80,12.50,{received},,{expires},note 77\nL4,WIDGET,40,12.00,{received},,,\n")
-    page.locator("#nav-sidebar .app-stock").get_by_role("link", name="Lots", exact=True).click()
-    page.locator(".object-tools").get_by_role("link", name="Import").click()
+    sidebar(page, "Lots").click()
+    tool(page, "Import").click()
     upload(page, bad)
     # then: the error is written out in its row, numbered as in the spreadsheet (header = row 1); nothing to confirm
-    error_row = page.locator("table.import-preview tbody tr")
-    expect(error_row).to_have_count(1)
+    bad_row = page.locator("table.import-preview tbody")
+    expect(bad_row).to_have_count(1)
     shot(page, "02-import-errors")
-    assert seen(error_row.locator("td").first) == "3"
-    assert seen(error_row.locator("td.errors li li")) == '"lots" is not a whole number.'
+    assert seen(bad_row.locator("td[data-label=Row]")) == "3"
+    assert seen(bad_row.locator("li")) == '"lots" is not a whole number.'
     assert page.get_by_role("button", name="Confirm import").count() == 0
     assert not Lot.objects.filter(reference__in=["L3", "L4"]).exists()
+    assert "lots-bad.csv is kept: press Submit to check it again, or choose a corrected file." in seen(
+        page.locator("#import_file_helptext, .field-import_file .help, form").filter(has_text="is kept").first)
     # when: the corrected file, previewed and confirmed
     upload(page, good)
-    expect(page.locator("table.import-preview tbody tr.new")).to_have_count(2)
+    expect(page.locator("table.import-preview-table tbody tr.new")).to_have_count(2)
     page.get_by_role("button", name="Confirm import").click()
     # then: the lots list, with the new lots
     assert "Import finished: 2 new, 0 updated, 0 deleted and 0 skipped lots." in message(page, "Import finished")
@@ -142,16 +155,16 @@ def test_a_clerk_receives_lots_enters_allocates_ships_an_order_and_closes_last_m
     shot(page, "03-lots-imported")
 
     # when: Sales → Orders → Add, customer ACME and one line of 120 WIDGET, both picked by typing
-    page.locator("#nav-sidebar .app-orders").get_by_role("link", name="Orders", exact=True).click()
-    page.locator(".object-tools").get_by_role("link", name="Add order").click()
+    sidebar(page, "Orders").click()
+    page.locator("#header-inner a[href$='/add/']").click()  # the theme's "+" beside the list's title
     page.fill("#id_order_number", "SO-1001")
     choose(page, page.locator(".field-customer"), "acme", "ACME Acme Trading")
-    choose(page, page.locator("#lines-0 .field-item"), "WID", "WIDGET Widget")
+    choose(page, page.locator("td.field-item:has(#id_lines-0-item)"), "WID", "WIDGET Widget")
     page.fill("#id_lines-0-quantity", "120")
     assert seen(page.locator(".field-customer .select2-selection__rendered")).endswith("ACME Acme Trading")
-    assert seen(page.locator("#lines-0 .field-item .select2-selection__rendered")) == "WIDGET Widget"
+    assert seen(page.locator("td.field-item:has(#id_lines-0-item) .select2-selection__rendered")) == "WIDGET Widget"
     shot(page, "04-order-entered")
-    page.click("input[name=_save]")
+    page.click("button[name=_save]")
     # then: the order is in the list, open
     assert "SO-1001" in message(page, "was added successfully")
     order_row = page.locator("#result_list tbody tr", has_text="SO-1001")
@@ -198,15 +211,15 @@ def test_a_clerk_receives_lots_enters_allocates_ships_an_order_and_closes_last_m
     # then: shipped, and the page says it can no longer change
     shipped = message(page, "Shipped 120 units")
     assert shipped.startswith("Shipped 120 units of order SO-1001 (shipment #") and shipped.endswith("; it is now shipped.")
-    assert seen(page.locator(".field-status .readonly")) == "Shipped"
+    assert seen(page.locator(".form-row", has=page.locator("label", has_text="Status")).locator(".readonly")) == "Shipped"
     assert "Order SO-1001 has shipped 120 units; it can no longer change." in seen(page.locator("#held-notice p"))
     assert rows(page, "#order-allocation tbody tr")[0] == "WIDGET Widget 120 120 120 0 1,260"
     shot(page, "07-order-shipped")
 
     # when: Allocation → Closed periods → Close a period: last month (the default), Preview, then Close
     last_month = (today.replace(day=1) - timedelta(days=1)).strftime("%Y-%m")
-    page.locator("#nav-sidebar .app-allocation").get_by_role("link", name="Closed periods", exact=True).click()
-    page.locator(".object-tools").get_by_role("link", name="Close a period").click()
+    sidebar(page, "Closed periods").click()
+    tool(page, "Close a period").click()
     assert page.input_value("#id_period") == last_month
     page.click("input[name=preview]")
     assert seen(page.locator("#period-preview h2")).startswith(f"Period {last_month} ({last_month}-01 – ")
@@ -221,9 +234,9 @@ def test_a_clerk_receives_lots_enters_allocates_ships_an_order_and_closes_last_m
     page.click("#language-switch button[value=ja]")
     page.wait_for_selector("html[lang=ja]")
     assert seen(page.locator("#site-name")) == "在庫引当"
-    page.locator("#nav-sidebar .app-orders").get_by_role("link", name="受注", exact=True).click()
+    sidebar(page, "受注").click()
     # then: the orders list in Japanese, the order shipped (出荷済)
-    assert "受注" in seen(page.locator("#content h1"))
+    assert "受注" in seen(page.locator("#header-inner h1"))
     assert seen(page.locator("#result_list tbody tr", has_text="SO-1001").locator("td.field-status")) == "出荷済"
     assert seen(page.locator("#language-switch button[aria-pressed=true]")) == "日本語"
     shot(page, "10-orders-ja")

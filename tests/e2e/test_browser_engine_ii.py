@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.test_browser_admin import browser  # noqa: F401  (the Chromium fixture)
+from tests.e2e.test_browser_admin import browser, whole_page_shot  # noqa: F401  (the Chromium fixture)
 from tests.factories import ItemFactory, LotFactory, order_with_lines
 
 pytestmark = pytest.mark.browser
@@ -20,7 +20,7 @@ SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots" / "engine-i
 def shot(page, tmp_path, name: str) -> None:
     folder = SHOTS if os.environ.get("UPDATE_SCREENSHOTS") else tmp_path
     folder.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(folder / f"{name}.png"), full_page=True, animations="disabled")
+    whole_page_shot(page, folder / f"{name}.png")
 
 
 def texts(page, selector: str) -> list[str]:
@@ -32,7 +32,7 @@ def open_allocate_page(page, live_server) -> None:
     page.goto(f"{live_server.url}/admin/login/?next=/admin/orders/order/")
     page.fill("#id_username", "boss")
     page.fill("#id_password", "s3cret-pass")
-    page.click("input[type=submit]")
+    page.click("#login-form [type=submit]")
     page.check("#action-toggle")
     page.select_option("select[name=action]", "allocate_orders")
     page.click("button[name=index]")

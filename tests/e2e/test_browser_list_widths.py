@@ -10,7 +10,7 @@ pytestmark = pytest.mark.browser
 LISTS = ["stock/item/", "stock/lot/", "orders/order/", "orders/customer/", "orders/payment/",
          "allocation/allocationrun/", "allocation/allocationresult/", "allocation/event/", "auth/user/"]
 OVERFLOW = """() => {
-  const table = document.querySelector('#result_list'), box = document.querySelector('.results');
+  const table = document.querySelector('#result_list'), box = table && table.parentElement;  // the theme's scrolling box
   return table && box ? table.scrollWidth - box.clientWidth : null;
 }"""
 
@@ -25,8 +25,8 @@ def test_no_list_scrolls_sideways_at_1366_px(live_server, transactional_db, brow
     page.goto(f"{live_server.url}/admin/login/")
     page.fill("#id_username", "admin")
     page.fill("#id_password", "admin")
-    page.click("input[type=submit]")
-    page.wait_for_selector("#content-main")
+    page.click("#login-form [type=submit]")
+    page.wait_for_selector("#backoffice-dashboard")
     over = {}
     for path in LISTS:
         page.goto(f"{live_server.url}/admin/{path}")

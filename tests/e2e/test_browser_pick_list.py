@@ -33,21 +33,21 @@ def test_a_picker_prints_a_runs_pick_list_on_a4_without_the_admin_around_it(
     page.goto(f"{live_server.url}/admin/login/?next=/admin/allocation/allocationrun/{run.pk}/change/")
     page.fill("#id_username", "boss")
     page.fill("#id_password", "s3cret-pass")
-    page.click("input[type=submit]")
+    page.click("#login-form [type=submit]")
     # when: the pick list is opened from the run's page
     page.click("#pick-list-link")
     page.wait_for_selector("#pick-list")
     # then: on screen it is an admin page with its tools
-    assert page.locator("#header").is_visible() and page.locator("#print-pick-list").is_visible()
+    assert page.locator("#header-inner").is_visible() and page.locator("#print-pick-list").is_visible()
     assert page.locator("#pick-list-csv").get_attribute("href").endswith("?format=csv&page_size=500&page=1")
     # when: it is printed
     page.emulate_media(media="print")
     page.screenshot(path=str(tmp_path / "pick-list-print.png"), full_page=True)
     pdf = page.pdf(format="A4", print_background=True)
     # then: no admin chrome, the lots and their picks remain
-    for chrome in ("#header", "div.breadcrumbs", "#nav-sidebar", "#footer", ".pick-list-tools"):
+    for chrome in ("#header-inner", "#nav-sidebar", "#language-switch", ".pick-list-tools"):
         assert all(not element.is_visible() for element in page.locator(chrome).all()), chrome
-    assert page.locator("h1").inner_text() == f"Pick list of allocation run #{run.pk}"
+    assert page.locator(".bo-page-title").inner_text() == f"Pick list of allocation run #{run.pk}"
     lots = [lot.get_attribute("data-lot") for lot in page.locator("tbody.lot").all()]
     assert lots == ["L2", "L3"]
     picks = [" ".join(row.split()) for row in page.locator("tbody.lot tr.pick").all_inner_texts()]

@@ -80,7 +80,7 @@ def test_a_warehouse_hears_of_picks_ships_them_hears_it_shipped_and_prints_the_p
     page.goto(f"{live_server.url}/admin/login/?next=/admin/orders/order/{o2.pk}/change/")
     page.fill("#id_username", "boss")
     page.fill("#id_password", "s3cret-pass-123")
-    page.click("input[type=submit]")
+    page.click("#login-form [type=submit]")
     page.click("#pick-list-link")
     page.wait_for_selector("#pick-list")
     page.emulate_media(media="print")

@@ -146,7 +146,7 @@ def test_the_admin_login_page_keeps_the_stage_prefix_in_links_and_static_files(i
     assert response["statusCode"] == 200
     html = body_of(response).decode()
     assert 'action="/dev/admin/login/?next=%2Fdev%2Fadmin%2F"' in html
-    assert 'href="/dev/static/admin/css/base.css"' in html
+    assert 'href="/dev/static/unfold/css/styles.css"' in html and 'href="/dev/static/backoffice/backoffice.css"' in html
     assert "csrftoken" in cookies_of(response)
 
 

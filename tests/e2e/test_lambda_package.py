@@ -136,7 +136,7 @@ def test_the_zip_holds_the_handler_its_settings_and_our_apps_with_templates_and_
     missing = [path for path in our_source_files(workdir / "project") if path not in names]
     assert missing == []
     assert "allocation/tasks.py" in names and "allocation/migrations/0001_initial.py" in names
-    assert "django/contrib/admin/static/admin/css/base.css" in names
+    assert "django/contrib/admin/static/admin/css/base.css" in names and "unfold/static/unfold/css/styles.css" in names
     assert "django/contrib/admin/templates/admin/login.html" in names
     settings_module = zipfile.ZipFile(dev_zip).read("zappa_settings.py").decode()
     assert "API_STAGE='dev'" in settings_module and "DJANGO_SETTINGS='inventory_alloc.settings'" in settings_module
@@ -187,7 +187,7 @@ def test_the_zips_own_handler_serves_migrate_a_get_and_a_post_in_a_bare_interpre
         {"manage": "migrate --noinput"},
         {"raw_command": create_admin},
         api_event("GET", "/admin/login/"),
-        api_event("GET", "/static/admin/css/base.css"),
+        api_event("GET", "/static/backoffice/backoffice.css"),
         json_event("POST", "/api/v1/token/", {"username": "admin", "password": "Lambda-pass-2026"}),
         json_event("POST", "/api/v1/allocate/", {"method": "FIFO"}, token="{access}"),
         api_event("GET", "/api/v1/orders/", headers={"Authorization": "Bearer {access}"}),
@@ -210,7 +210,8 @@ def test_the_zips_own_handler_serves_migrate_a_get_and_a_post_in_a_bare_interpre
     assert migrate == {} and raw is None
     assert database.stat().st_size > 100_000
     assert login_page["statusCode"] == 200
-    assert 'href="/dev/static/admin/css/base.css"' in login_page["body"]
+    assert 'href="/dev/static/unfold/css/styles.css"' in login_page["body"]
+    assert 'href="/dev/static/backoffice/backoffice.css"' in login_page["body"]
     assert css["statusCode"] == 200 and css["headers"]["Content-Type"].startswith("text/css")
     assert token["statusCode"] == 200 and json.loads(token["body"])["access"]
     assert allocate["statusCode"] == 201, allocate["body"]

@@ -9,6 +9,7 @@ from allocation.services import allocation_run
 from allocation.shipping import order_ship
 from orders.models import Order, OrderLine, OrderStatus
 from stock.models import Item
+from tests.admin_support import list_page
 from tests.factories import ItemFactory, LotFactory, order_with_lines
 
 JAN_25 = date(2026, 1, 25)
@@ -33,7 +34,7 @@ def test_the_items_list_shows_on_hand_allocated_available_inbound_and_next_expir
                unit_cost=Decimal("9"), expires_on=date(2027, 3, 1))
     ItemFactory(item_code="EMPTY")
     # when
-    page = admin_client.get("/admin/stock/item/").content.decode()
+    page = list_page(admin_client.get("/admin/stock/item/"))
     # then: received 100+50+100+1000, 120 shipped → 1,130 on hand; 180 allocated − 120 shipped = 60 held;
     # received − allocated = 1,250 − 180 = 1,070 available; L4's 200 inbound; L5 expires first
     cells = row_of(page, "WIDGET")
@@ -159,7 +160,7 @@ def test_lots_filter_by_expiring_within_days_and_the_dashboard_links_there(admin
 def test_customers_show_their_score_in_the_list_and_its_parts_on_their_page(admin_client, widget_example,
                                                                            django_assert_max_num_queries):
     customer = widget_example["orders"]["O1"].customer
-    page = admin_client.get("/admin/orders/customer/").content.decode()
+    page = list_page(admin_client.get("/admin/orders/customer/"))
     assert 'class="field-score">47.5</td>' in page  # neutral history (0.5 × 30 + 0.5 × 25), stock for all (20)
     detail = admin_client.get(f"/admin/orders/customer/{customer.pk}/change/").content.decode()
     assert 'id="customer-score"' in detail and "× 30" in detail
@@ -204,9 +205,9 @@ def test_a_read_only_orders_page_offers_no_blank_line(admin_client, allocated):
 
 
 def test_lists_show_money_in_the_currencys_decimals_and_sort_by_it(admin_client, allocated, settings):
-    page = admin_client.get("/admin/allocation/allocationresult/?o=8").content.decode()  # by amount
+    page = list_page(admin_client.get("/admin/allocation/allocationresult/?o=8"))  # by amount
     assert 'class="field-allocated_price_shown">1,000</td>' in page and 'class="field-unit_cost_shown">10.0000' in page
     assert page.index(">345<") < page.index(">1,000<")  # ascending amounts
     settings.CURRENCY = "USD"
-    page = admin_client.get("/admin/allocation/allocationrun/").content.decode()
+    page = list_page(admin_client.get("/admin/allocation/allocationrun/"))
     assert 'class="field-allocated_amount_shown">1,995.00</td>' in page

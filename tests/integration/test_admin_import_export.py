@@ -239,3 +239,55 @@ def test_payments_export(admin_client, db):
     Payment.objects.create(customer=customer, amount=Decimal("1234.50"), due_date=date(2026, 1, 31))
     rows = export(admin_client, "orders/payment", "paymentresource", ["customer", "amount", "due_date"]).content
     assert rows.decode().splitlines()[1:] == ["C9,1234.50,2026-01-31"]
+
+
+# --- the file kept for a retry ----------------------------------------------------------------------------
+
+LOTS_WITH_NOPE = b"reference,item_code,quantity,unit_cost,received_on\nL9,NOPE,5,1.0000,2026-01-05\n"
+
+
+def test_a_failed_imports_file_is_kept_and_checked_again_without_choosing_it(admin_client, db):
+    # given: a try that fails on an item nobody has entered yet
+    first = upload(admin_client, "stock/lot", "lots-nope.csv", LOTS_WITH_NOPE)
+    kept = first.context["form"].data["kept_file"]
+    page = first.content.decode()
+    assert f'name="kept_file" value="{kept}"' in page and "lots-nope.csv is kept" in page
+    # when: the item is entered, and Submit is pressed again with no file chosen
+    ItemFactory(item_code="NOPE")
+    second = admin_client.post("/admin/stock/lot/import/", {"format": CSV_FORMAT, "kept_file": kept})
+    # then: the same file passes, and confirming it imports the lot
+    assert not second.context["result"].has_validation_errors() and "confirm_form" in second.context
+    confirm(admin_client, "stock/lot", second)
+    assert list(Lot.objects.values_list("reference", "quantity")) == [("L9", 5)]
+
+
+def test_a_kept_file_is_also_kept_when_the_format_was_wrong(admin_client, db):
+    ItemFactory(item_code="NOPE")
+    # when: the CSV is sent as Excel, then again as CSV without choosing it
+    first = upload(admin_client, "stock/lot", "lots.csv", LOTS_WITH_NOPE, file_format=XLSX_FORMAT)
+    assert first.context["form"].errors["import_file"]
+    second = admin_client.post("/admin/stock/lot/import/",
+                               {"format": CSV_FORMAT, "kept_file": first.context["form"].data["kept_file"]})
+    # then
+    assert "confirm_form" in second.context
+
+
+def test_a_forged_or_foreign_kept_file_is_refused_in_words_and_nothing_is_imported(
+        admin_client, client, django_user_model, db):
+    ItemFactory(item_code="NOPE")
+    first = upload(admin_client, "stock/lot", "lots.csv", LOTS_WITH_NOPE.replace(b"NOPE", b"GONE"))
+    kept = first.context["form"].data["kept_file"]
+    other = django_user_model.objects.create_superuser("other", "other@example.com", "pw")
+    client.force_login(other)
+    message = "The file kept from the last try is no longer available: choose the file again."
+    for who, token in ((admin_client, kept[:-2] + "xx"), (client, kept), (admin_client, "")):
+        response = who.post("/admin/stock/lot/import/", {"format": CSV_FORMAT, "kept_file": token})
+        errors = response.context["form"].errors["import_file"]
+        assert errors == ([message] if token else ["This field is required."])
+    assert Lot.objects.count() == 0
+
+
+def test_the_export_page_names_its_columns_in_the_pages_language(admin_client, db):
+    page = admin_client.get("/admin/stock/lot/export/", HTTP_ACCEPT_LANGUAGE="ja").content.decode()
+
+    assert "単価 (unit_cost)" in page and "引当可能数量 (available_quantity)" in page and "形式を選択" in page

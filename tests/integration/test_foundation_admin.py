@@ -5,6 +5,7 @@ import pytest
 from django.urls import reverse
 
 from allocation.services import allocation_run
+from tests.admin_support import list_page
 from tests.factories import ItemFactory, LotFactory, order_with_lines
 
 pytestmark = pytest.mark.django_db
@@ -39,14 +40,14 @@ def test_admin_lists_run_a_fixed_number_of_queries(admin_client, django_assert_m
 
 def test_the_lot_list_shows_allocated_and_available(admin_client):
     _stock(1)
-    page = admin_client.get(reverse("admin:stock_lot_changelist")).content.decode()
+    page = list_page(admin_client.get(reverse("admin:stock_lot_changelist")))
     assert '<td class="field-allocated_quantity">15</td>' in page
     assert '<td class="field-available">35</td>' in page
 
 
 def test_the_order_list_shows_ordered_allocated_and_status(admin_client):
     _stock(1)
-    page = admin_client.get(reverse("admin:orders_order_changelist")).content.decode()
+    page = list_page(admin_client.get(reverse("admin:orders_order_changelist")))
     assert '<td class="field-ordered">15</td>' in page
     assert '<td class="field-allocated">15</td>' in page
     assert "Allocated" in page

@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import csv
 import io
+import pathlib
 from datetime import date
 
 import pytest
 from django.contrib.auth.models import Permission
+from django.contrib.staticfiles import finders
 
 from allocation import admin_shipping
 from allocation.models import AllocationRun
@@ -189,7 +191,9 @@ def test_the_runs_printable_pick_list_groups_by_lot_with_each_lots_total(picking
               for g in response.context["groups"]]
     assert groups == [("L2", 40, [("O1", 10), ("O2", 30)]), ("L3", 30, [("O2", 30)])]
     page = response.content.decode()
-    assert "@media print" in page and "@page { size: A4" in page
+    assert "/static/backoffice/backoffice.css" in page  # whose print rules lay the list out on A4
+    stylesheet = pathlib.Path(finders.find("backoffice/backoffice.css")).read_text()
+    assert "@media print" in stylesheet and "@page { size: A4" in stylesheet
     assert 'id="print-pick-list"' in page and "window.print()" in page
     assert f'href="/api/v1/allocation-runs/{picking["run"].pk}/pick-list/?format=csv&amp;page_size=500&amp;page=1"' in page
     assert "Total from lot L2" in page and "3 picks; 70 units on this page." in page
