@@ -17,7 +17,7 @@ from allocation.models import ClosedPeriod
 from allocation.periods import period_close
 from inventory_alloc.errors import DomainError
 
-RECOSTED_SHOWN = 500
+RECOSTED_SHOWN = 100  # rows of the preview; the count of the others and every final average follow
 
 
 def period_close_view(model_admin, request: HttpRequest) -> HttpResponse:

@@ -9,6 +9,7 @@ from fractions import Fraction
 
 from django.conf import settings
 from django.db.models import Sum
+from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from allocation.domain import fraction_to_cost
@@ -43,12 +44,13 @@ def item_histories(item_ids: Iterable[int], at: date | None = None) -> dict[int,
         results = AllocationResult.objects.filter(lot__item_id__in=chunk, lot__received_on__isnull=False)
         if at is not None:
             results = results.filter(allocation_date__lte=at, lot__received_on__lte=at)
-        rows = results.values_list("lot__item_id", "allocation_date", "lot__received_on", "released_at").annotate(
-            quantity=Sum("allocated_quantity")
-        ).order_by()
-        for item_id, allocated_on, received_on, released_at, quantity in rows:
+        # One row per item, issue day and release day (the database sums the picks of a day: a run's thousands of
+        # picks of one item are one issue), the same events issue_events makes of each pick.
+        rows = results.annotate(issued=Greatest("allocation_date", "lot__received_on")).values_list(
+            "lot__item_id", "issued", "released_at").annotate(quantity=Sum("allocated_quantity")).order_by()
+        for item_id, issued, released_at, quantity in rows:
             released_on = timezone.localtime(released_at, tz).date() if released_at else None
-            events[item_id] += issue_events(quantity, allocated_on, received_on, released_on)
+            events[item_id] += issue_events(quantity, issued, issued, released_on)
     return events
 
 
@@ -74,7 +76,9 @@ def item_costs(method: AllocationMethod, item_ids: Iterable[int], at: date, *,
     its spec asks for; `final` for the close of the period holding `at`."""
     if method.costing != "item":
         return {}
-    histories = HISTORIES[method.item_history](item_ids, at) if not final else item_histories(item_ids)
+    # A close needs every movement up to the period's end (`at`), whatever the method reads for a run; nothing later
+    # counts in the period's figure, so nothing later is read.
+    histories = item_histories(item_ids, at) if final else HISTORIES[method.item_history](item_ids, at)
     start = period_start_function()
     costs: dict[int, Decimal | None] = {}
     for item_id in set(item_ids):

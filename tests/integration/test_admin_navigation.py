@@ -96,6 +96,19 @@ def test_the_sidebar_shows_a_user_only_the_models_they_may_see(client, django_us
         ("", ["Dashboard"]), ("Sales", ["Orders"])]
 
 
+def test_a_list_works_out_its_column_headers_once_not_once_per_row(admin_client, monkeypatch):
+    from unfold.templatetags import unfold_list
+
+    for n in range(5):
+        ItemFactory(item_code=f"I{n}")
+    compute, calls = unfold_list.result_headers.computes, []
+    monkeypatch.setattr(unfold_list.result_headers, "computes", lambda cl: calls.append(cl) or compute(cl))
+
+    page = list_page(admin_client.get("/admin/stock/item/"))
+
+    assert len(calls) == 1 and page.count('<td class="field-on_hand">') == 5
+
+
 def test_the_themes_own_words_are_japanese_too(admin_client):
     page = admin_client.get("/admin/stock/lot/", HTTP_ACCEPT_LANGUAGE="ja").content.decode()
 
