@@ -14,13 +14,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
+from decimal import Decimal, localcontext
 from fractions import Fraction
 
 RECEIPT, ISSUE, RELEASE = 0, 1, 2
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: a close reads tens of thousands, and a frozen __init__ costs twice as much
 class StockEvent:
     on: date
     kind: int
@@ -96,30 +96,46 @@ def periodic_average(
     Earlier periods count with all their receipts; in the period itself only
     receipts on or before `at` count, unless `final` (the period is closing).
     """
-    target = period_start(at)
-    periods: dict[date, list[StockEvent]] = {}
-    for event in events:
-        start = period_start(event.on)
-        if start < target or (start == target and (final or event.on <= at)):
-            periods.setdefault(start, []).append(event)
     average: Fraction | None = None
     on_hand = 0
-    for start in sorted(periods):
-        receipts_qty = 0
-        receipts_value = Fraction(0)
-        moved = 0
-        for event in periods[start]:
-            if event.kind == RECEIPT:
-                receipts_qty += event.quantity
-                receipts_value += Fraction(event.unit_cost) * event.quantity
-            elif event.kind == ISSUE:
-                moved -= event.quantity
-            else:
-                moved += event.quantity
-        if on_hand + receipts_qty > 0:
-            average = ((average or 0) * on_hand + receipts_value) / (on_hand + receipts_qty)
-        on_hand += receipts_qty + moved
+    for _, (received, value, moved) in sorted(_period_figures(events, at, period_start, final).items()):
+        if on_hand + received > 0:
+            average = ((average or 0) * on_hand + Fraction(value)) / (on_hand + received)
+        on_hand += received + moved
     return average
+
+
+def _period_figures(events: Iterable[StockEvent], at: date, period_start: Callable[[date], date],
+                    final: bool) -> dict[date, list]:
+    """Return per period up to the one holding `at`: the quantity received, the value received and the quantity
+    moved by issues and releases.
+
+    The value is summed in Decimal with 60 digits, which holds any sum of unit costs (4 places) times quantities
+    exactly, and becomes a Fraction once per period: a Fraction per receipt took most of a period close's time.
+    """
+    target = period_start(at)
+    starts: dict[date, date] = {}  # each date's period start, worked out once per date
+    periods: dict[date, list] = {}
+    with localcontext() as context:
+        context.prec = 60
+        for event in events:
+            on = event.on
+            start = starts.get(on)
+            if start is None:
+                start = starts[on] = period_start(on)
+            if start > target or (start == target and not final and on > at):
+                continue
+            figures = periods.get(start)
+            if figures is None:
+                figures = periods[start] = [0, Decimal(0), 0]
+            if event.kind == RECEIPT:
+                figures[0] += event.quantity
+                figures[1] += event.unit_cost * event.quantity
+            elif event.kind == ISSUE:
+                figures[2] -= event.quantity
+            else:
+                figures[2] += event.quantity
+    return periods
 
 
 def last_receipt_cost(events: Iterable[StockEvent], at: date) -> Decimal | None:
