@@ -17,6 +17,7 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
+from unfold.views import ChangeList
 
 from allocation import admin_shipping, admin_views
 from allocation.admin_actions import ORDER_ACTIONS, RunAllocationPermission, order_action_urls
@@ -32,6 +33,36 @@ from stock.models import Lot
 HOLDERS_SHOWN = 100
 
 
+ACTIVE_ALLOCATED = Sum("allocation_results__allocated_quantity", filter=Q(allocation_results__released_at__isnull=True))
+TIE_BREAKS = {"pk", "-pk", "id", "-id"}
+
+
+class AllocatedRankChangeList(ChangeList):
+    """The orders list, which ranks a page sorted by allocated quantity with one grouped join.
+
+    The column's value is a correlated sum per order: cheap for the 100 orders of a page, but sorting every order
+    by it runs it 100,000 times (350 ms on SQLite at 100,000 orders, bench/admin_pages.py). When the list is sorted
+    by that column alone, the page's orders are ranked by one join of the filtered orders with their active results
+    grouped by order (same figure, same NULLs, so the same order on each database), then read with the others."""
+
+    def get_results(self, request) -> None:
+        super().get_results(request)
+        ordering = list(self.queryset.query.order_by)
+        if (not ordering or ordering[0].lstrip("-") != "allocated_quantity" or set(ordering[1:]) - TIE_BREAKS
+                or (self.show_all and self.can_show_all) or not self.multi_page):
+            return
+        page = self.paginator.get_page(self.page_num)
+        bottom = (page.number - 1) * self.list_per_page
+        sign = "-" if ordering[0].startswith("-") else ""
+        ids = list(
+            Order.objects.filter(pk__in=self.queryset.order_by().values("pk")).values("pk")
+            .annotate(ranked=ACTIVE_ALLOCATED).order_by(f"{sign}ranked", *ordering[1:])
+            .values_list("pk", flat=True)[bottom:bottom + self.list_per_page]
+        )
+        rows = {order.pk: order for order in self.queryset.order_by().filter(pk__in=ids)}
+        self.result_list = [rows[pk] for pk in ids if pk in rows]
+
+
 class AllocationOrderAdmin(RunAllocationPermission, admin_shipping.ShipOrderPermission, OrderAdmin):
     actions = [delete_selected, *ORDER_ACTIONS, admin_shipping.ship_orders]
     list_display = (*OrderAdmin.list_display, "allocated")
@@ -43,6 +74,9 @@ class AllocationOrderAdmin(RunAllocationPermission, admin_shipping.ShipOrderPerm
 
     def get_urls(self):
         return order_action_urls(self) + admin_shipping.order_urls(self) + super().get_urls()
+
+    def get_changelist(self, request, **kwargs):
+        return AllocatedRankChangeList
 
     def get_queryset(self, request):
         allocated = (

@@ -3,8 +3,10 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+from django.contrib import admin
 from django.contrib.auth.models import Permission
 
+from allocation.releases import allocation_release
 from allocation.services import allocation_run
 from allocation.shipping import order_ship
 from orders.models import Order, OrderLine, OrderStatus
@@ -211,3 +213,30 @@ def test_lists_show_money_in_the_currencys_decimals_and_sort_by_it(admin_client,
     settings.CURRENCY = "USD"
     page = list_page(admin_client.get("/admin/allocation/allocationrun/"))
     assert 'class="field-allocated_amount_shown">1,995.00</td>' in page
+
+
+def test_orders_sorted_by_allocated_rank_every_page_as_the_column_reads_with_filters_kept(admin_client, monkeypatch, db):
+    # given: 7 orders, 5 of them allocated (two with the same quantity, one then released), 2 not at all; 2 a page
+    widget = ItemFactory(item_code="WIDGET")
+    LotFactory(reference="L1", item=widget, received_on=date(2026, 1, 2), quantity=1000, unit_cost=Decimal("10"))
+    wanted = {"A": 30, "B": 50, "C": 30, "D": 10, "E": 70, "F": 20, "G": 40}
+    orders = {n: order_with_lines(n, date(2026, 1, 3), (widget, q)) for n, q in wanted.items()}
+    allocation_run(method="FIFO", orders=[orders[n] for n in "ABCDE"], as_of=date(2026, 1, 5))
+    allocation_release(orders=[orders["E"]])
+    order_admin = admin.site._registry[Order]
+    monkeypatch.setattr(order_admin, "list_per_page", 2)
+    column = ["action_checkbox", *order_admin.list_display].index("allocated")
+    for sort in (f"-{column}", f"{column}"):
+        for query in ("", "&order_number__in=A,B,C,D"):
+            # when: every page of the list sorted by allocated
+            shown = []
+            for page in range(1, 5):
+                response = admin_client.get(f"/admin/orders/order/?o={sort}&p={page}{query}")
+                if response.status_code != 200:
+                    break
+                shown += [o.order_number for o in response.context["cl"].result_list]
+            # then: the same orders in the same order as the column's own sort (NULLs as the database puts them)
+            column_sorted = order_admin.get_queryset(None).filter(order_number__in=shown)
+            expected = column_sorted.order_by(("-" if sort.startswith("-") else "") + "allocated_quantity", "-pk")
+            assert shown == [o.order_number for o in expected], (sort, query)
+            assert len(shown) == (4 if query else 7)
