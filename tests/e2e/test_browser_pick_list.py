@@ -39,7 +39,7 @@ def test_a_picker_prints_a_runs_pick_list_on_a4_without_the_admin_around_it(
     page.wait_for_selector("#pick-list")
     # then: on screen it is an admin page with its tools
     assert page.locator("#header-inner").is_visible() and page.locator("#print-pick-list").is_visible()
-    assert page.locator("#pick-list-csv").get_attribute("href").endswith("?format=csv&page_size=500&page=1")
+    assert page.locator("#pick-list-csv").get_attribute("href").endswith("?format=csv&page_size=250&page=1")
     # when: it is printed
     page.emulate_media(media="print")
     page.screenshot(path=str(tmp_path / "pick-list-print.png"), full_page=True)

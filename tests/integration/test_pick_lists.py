@@ -195,7 +195,7 @@ def test_the_runs_printable_pick_list_groups_by_lot_with_each_lots_total(picking
     stylesheet = pathlib.Path(finders.find("backoffice/backoffice.css")).read_text()
     assert "@media print" in stylesheet and "@page { size: A4" in stylesheet
     assert 'id="print-pick-list"' in page and "window.print()" in page
-    assert f'href="/api/v1/allocation-runs/{picking["run"].pk}/pick-list/?format=csv&amp;page_size=500&amp;page=1"' in page
+    assert f'href="/api/v1/allocation-runs/{picking["run"].pk}/pick-list/?format=csv&amp;page_size=250&amp;page=1"' in page
     assert "Total from lot L2" in page and "3 picks; 70 units on this page." in page
 
 
