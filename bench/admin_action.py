@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import subprocess
 import sys
@@ -68,7 +69,8 @@ def run() -> dict:
                            "partly": run.orders_partly_allocated, "not": run.orders_not_allocated,
                            "results": run.results.count()}
     changelist = client.get(done["Location"]).content.decode()
-    figures["message"] = re.sub(r"<[^>]+>", "", re.findall(r'<li class="(?:success|error)">(.*?)</li>', changelist)[0])
+    message = re.findall(r'<li class="(?:success|error)[^"]*">(.*?)</li>', changelist, re.S)[0]
+    figures["message"] = " ".join(re.sub(r"<[^>]+>", " ", message).split())
     return figures
 
 
@@ -85,9 +87,12 @@ def main() -> int:
         _setup_django(args.url)
         print(json.dumps(run()))
         return 0
+    # Production settings (DEBUG off) over plain HTTP on the test client: no HTTPS redirect.
+    env = {**os.environ, "DJANGO_DEBUG": "0", "DJANGO_SECURE": "0", "DJANGO_LOG_LEVEL": "ERROR",
+           "PYTHONWARNINGS": "ignore:No directory at:UserWarning"}
     with scratch_database(args.db, "bench_admin") as url:
-        subprocess.run([sys.executable, __file__, "--url", url, "--stage", "generate"], check=True)
-        out = subprocess.run([sys.executable, __file__, "--url", url, "--stage", "run"], check=True,
+        subprocess.run([sys.executable, __file__, "--url", url, "--stage", "generate"], check=True, env=env)
+        out = subprocess.run([sys.executable, __file__, "--url", url, "--stage", "run"], check=True, env=env,
                              capture_output=True, text=True).stdout
     figures = json.loads(out.strip().splitlines()[-1])
     print(json.dumps(figures, indent=2, ensure_ascii=False))
