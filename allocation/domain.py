@@ -114,8 +114,10 @@ class Share:
     supply: int
     demand: int
 
-    def describe(self) -> str:
-        return f"fair share: {self.quota} of {self.need} asked ({self.supply} for {self.demand})"
+    def describe(self, _=str) -> str:
+        """Say the share in words; `_` translates them (gettext on the Django side)."""
+        return _("fair share: {quota} of {need} asked ({supply} for {demand})").format(
+            quota=self.quota, need=self.need, supply=self.supply, demand=self.demand)
 
 
 @dataclass(slots=True)

@@ -16,6 +16,7 @@ how it costs come from its spec (`AllocationMethod.takes`, `.costing`, `.costs`)
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -58,36 +59,45 @@ class PickFacts:
     share: Share | None = None
 
 
-def _where(facts: PickFacts, takes: str) -> str:
+def same(text: str) -> str:
+    """The words as written (English): what `explain` says without a translation."""
+    return text
+
+
+def _where(facts: PickFacts, named_lot_only: bool, takes: str, _: Callable[[str], str]) -> str:
     if facts.received_on is None or facts.received_on > facts.as_of:
-        eta = f", ETA {facts.eta}" if facts.eta else ""
-        if takes.startswith("the lot named"):
-            return f"{takes}, not received yet ({facts.lot}{eta})"
-        return f"inbound after in-stock ran out ({facts.lot}{eta})"
-    expires = f", expires {facts.expires_on}" if facts.expires_on else ""
-    return f"{takes} ({facts.lot}, received {facts.received_on}{expires})"
+        eta = _(", ETA {eta}").format(eta=facts.eta) if facts.eta else ""
+        if named_lot_only:
+            return _("{takes}, not received yet ({lot}{eta})").format(takes=_(takes), lot=facts.lot, eta=eta)
+        return _("inbound after in-stock ran out ({lot}{eta})").format(lot=facts.lot, eta=eta)
+    expires = _(", expires {date}").format(date=facts.expires_on) if facts.expires_on else ""
+    return _("{takes} ({lot}, received {date}{expires})").format(
+        takes=_(takes), lot=facts.lot, date=facts.received_on, expires=expires)
 
 
-def _cost(facts: PickFacts) -> str:
+def _cost(facts: PickFacts, _: Callable[[str], str]) -> str:
     spec = get_method(facts.method)
     if spec.costing == "average":
         if facts.basis is None:
-            return f"no stock to average: the lot's cost {facts.unit_cost}"
+            return _("no stock to average: the lot's cost {cost}").format(cost=facts.unit_cost)
         basis = facts.basis
-        lots = ", ".join(basis.lots) + (" and more" if basis.more_lots else "")
-        return f"average {facts.unit_cost} = {basis.value.quantize(MONEY_PLACES)} / {basis.quantity} over {lots}"
+        lots = ", ".join(basis.lots) + (_(" and more") if basis.more_lots else "")
+        return _("average {cost} = {value} / {quantity} over {lots}").format(
+            cost=facts.unit_cost, value=basis.value.quantize(MONEY_PLACES), quantity=basis.quantity, lots=lots)
     if spec.costing == "item":
-        said = spec.costs.format(as_of=facts.as_of, period=facts.period) + f": {facts.unit_cost}"
+        said = _(spec.costs).format(as_of=facts.as_of, period=facts.period) + f": {facts.unit_cost}"
         if spec.provisional:
-            said += ", final" if facts.cost_final else f", provisional until {facts.period} is closed"
+            said += _(", final") if facts.cost_final else _(", provisional until {period} is closed").format(
+                period=facts.period)
         return said
-    return f"the lot's cost {facts.unit_cost}"
+    return _("the lot's cost {cost}").format(cost=facts.unit_cost)
 
 
-def explain(facts: PickFacts) -> str:
-    """Return why the pick was made and costed as it was, in one line."""
+def explain(facts: PickFacts, _: Callable[[str], str] = same) -> str:
+    """Return why the pick was made and costed as it was, in one line; `_` translates its words (the Django side
+    passes gettext: the engine itself stays free of Django)."""
     spec = get_method(facts.method)
-    said = f"{spec.name}: {_where(facts, spec.takes)}; {_cost(facts)}"
+    said = f"{spec.name}: {_where(facts, spec.named_lot_only, spec.takes, _)}; {_cost(facts, _)}"
     if facts.share is not None:
-        said += f"; {facts.share.describe()}"
+        said += f"; {facts.share.describe(_)}"
     return said

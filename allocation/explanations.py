@@ -11,6 +11,7 @@ import json
 from collections.abc import Iterable, Sequence
 
 from django.db.models import Q
+from django.utils.translation import gettext
 
 from allocation.domain import Share
 from allocation.explain import Basis, PickFacts, explain
@@ -49,7 +50,7 @@ def explain_result(result: AllocationResult, shares: dict[int, Share], bases: di
     return explain(PickFacts(
         result.method, result.allocation_date, lot.reference, lot.received_on, lot.eta, lot.expires_on,
         result.unit_cost, result.cost_final, period_label(result.allocation_date),
-        bases.get(result.order_line_id), shares.get(result.order_line_id)))
+        bases.get(result.order_line_id), shares.get(result.order_line_id)), gettext)
 
 
 def explain_results(results: Sequence[AllocationResult], notes: Notes | None = None) -> Sequence[AllocationResult]:

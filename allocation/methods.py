@@ -66,6 +66,12 @@ def _last_purchase(events: list[StockEvent], at: date, period_start: Callable[[d
     return last_receipt_cost(events, at)
 
 
+def gettext_noop(text: str) -> str:
+    """Mark words for translation without translating them (makemessages finds them by this name; the engine
+    imports no Django). `allocation.explain` translates them when it says them."""
+    return text
+
+
 @dataclass(frozen=True, slots=True)
 class AllocationMethod:
     """Everything that differs between two methods; the rest of the code asks this, never a method's name.
@@ -89,7 +95,7 @@ class AllocationMethod:
     item_cost: ItemCost | None = None
     named_lot_only: bool = False
     provisional: bool = False
-    takes: str = "oldest lot in stock"
+    takes: str = gettext_noop("oldest lot in stock")
     costs: str = ""
 
 
@@ -104,16 +110,16 @@ def register(method: AllocationMethod) -> AllocationMethod:
 
 for _method in (
     AllocationMethod("FIFO", _received_key),
-    AllocationMethod("LIFO", _newest_key, takes="newest lot in stock"),
-    AllocationMethod("SPECIFIC", _received_key, named_lot_only=True, takes="the lot named on the line"),
+    AllocationMethod("LIFO", _newest_key, takes=gettext_noop("newest lot in stock")),
+    AllocationMethod("SPECIFIC", _received_key, named_lot_only=True, takes=gettext_noop("the lot named on the line")),
     AllocationMethod("AVERAGE", _received_key, costing="average"),
     AllocationMethod("TOTAL_AVERAGE", _received_key, costing="item", item_history="full", item_cost=_periodic,
-                     provisional=True, costs="total average of {period}"),
+                     provisional=True, costs=gettext_noop("total average of {period}")),
     AllocationMethod("MOVING_AVERAGE", _received_key, costing="item", item_history="full", item_cost=_moving,
-                     costs="moving average in force on {as_of}"),
-    AllocationMethod("FEFO", _expiry_key, takes="first to expire, then oldest"),
+                     costs=gettext_noop("moving average in force on {as_of}")),
+    AllocationMethod("FEFO", _expiry_key, takes=gettext_noop("first to expire, then oldest")),
     AllocationMethod("LAST_PURCHASE", _received_key, costing="item", item_history="receipts",
-                     item_cost=_last_purchase, costs="last purchase price on {as_of}"),
+                     item_cost=_last_purchase, costs=gettext_noop("last purchase price on {as_of}")),
 ):
     register(_method)
 DEFAULT_METHOD = "FIFO"

@@ -6,7 +6,9 @@ from io import StringIO
 
 import pytest
 from django.core.management import call_command
+from django.utils import translation
 
+from allocation.explain import PickFacts, explain
 from allocation.models import AllocationResult
 from allocation.services import allocation_run, period_close
 from tests.api_support import *  # noqa: F403  (the API fixtures)
@@ -91,3 +93,18 @@ def test_the_command_explains_every_pick(widget_example, dry_run):
                  *(["--dry-run"] if dry_run else []), stdout=out)
     text = out.getvalue()
     assert f"O2 WIDGET L3 x 30 @ 11.8462 = 355.39: {AVERAGE_WHY[3]}" in text
+
+
+def test_a_run_page_in_japanese_explains_its_picks_in_japanese(widget_example, admin_client):
+    run = allocation_run(method="TOTAL_AVERAGE", as_of=date(2026, 1, 25), allow_inbound=True).run
+
+    page = admin_client.get(f"/admin/allocation/allocationrun/{run.pk}/change/", HTTP_ACCEPT_LANGUAGE="ja")
+
+    whys = [result.explanation for result in page.context["results_page"]]
+    assert whys[0] == ("TOTAL_AVERAGE: 在庫のうち最も古いロット（L1、入荷 2026-01-05）; "
+                       "2026-01 の総平均: 11.2000、2026-01 の締めまで仮")
+    assert "oldest" not in page.content.decode()
+    with translation.override("ja"):  # and an inbound pick, as the run page would say it
+        inbound = explain(PickFacts("FIFO", date(2026, 1, 25), "L4", None, date(2026, 2, 10), None, Decimal("12")),
+                          translation.gettext)
+    assert inbound == "FIFO: 在庫切れのため入荷予定分から（L4、入荷予定 2026-02-10）; ロットの単価 12"
