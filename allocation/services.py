@@ -32,7 +32,7 @@ from allocation.periods import PeriodCloseReport, period_close  # noqa: F401  (s
 from allocation.planning import Progress, plan_run
 from allocation.policies import DEFAULT_POLICY
 from allocation.releases import ReleaseReport, allocation_release, order_cancel, order_statuses_refresh  # noqa: F401
-from allocation.selectors import closed_period_covering, period_start_function
+from allocation.selectors import closed_period_covering, period_label, period_start_function
 from allocation.sql import lock_closed_books
 from inventory_alloc.errors import Conflict
 from stock.models import Item
@@ -95,7 +95,7 @@ def refuse_closed_books(as_of: date, *, lock: bool) -> None:
         lock_closed_books(exclusive=False)
     closed = closed_period_covering(as_of)
     if closed is not None:
-        label = f"{closed.start:%Y-%m}"
+        label = period_label(closed.start)  # "2026-01", or "2026" when periods are years
         raise PeriodClosed(label, f"Period {label} is closed: allocate at a date after {closed.end}.")
 
 

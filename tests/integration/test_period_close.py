@@ -128,3 +128,6 @@ def test_with_yearly_periods_the_total_average_spans_the_year(widget_example, cl
     assert report.averages == {"WIDGET": "11.5556"}
     assert {r.new_unit_cost for r in report.recosted} == {D("11.5556")}
     assert ClosedPeriod.objects.get().end == date(2026, 12, 31)
+    # and a run dated in the closed year is refused naming the year, as it was closed
+    with pytest.raises(PeriodClosed, match=r"^Period 2026 is closed: allocate at a date after 2026-12-31\.$"):
+        allocation_run(method=Method.TOTAL_AVERAGE, as_of=date(2026, 6, 1))
