@@ -40,10 +40,12 @@ class _ItemBook:
     """The lots of one item during a run, in the order the method takes them.
 
     `stock_qty` and `stock_value` (kept only when `track_value`, for AVERAGE)
-    follow the available in-stock quantity and its value at lot cost, exactly.
+    follow the available in-stock quantity and its value at lot cost, exactly: in whole ten-thousandths of
+    the currency (an int) when every in-stock lot's cost has at most 4 places, as they are stored (`costs`
+    holds them so), else in Decimal (`costs` is None).
     """
 
-    __slots__ = ("lots", "available", "start", "stock_qty", "stock_value", "in_stock", "track_value")
+    __slots__ = ("lots", "available", "start", "stock_qty", "stock_value", "in_stock", "track_value", "costs")
 
     def __init__(self, lots: list[LotSnapshot], in_stock: set[int], track_value: bool) -> None:
         self.lots = lots
@@ -52,18 +54,24 @@ class _ItemBook:
         self.track_value = track_value
         self.start = 0
         self.stock_qty = 0
-        self.stock_value = Decimal(0)
+        self.stock_value: int | Decimal = 0
+        self.costs: dict[int, int] | None = None
         if track_value:
-            for lot in lots:
-                if lot.id in in_stock:
-                    self.stock_qty += lot.available
-                    self.stock_value += lot.available * lot.unit_cost
+            held = [lot for lot in lots if lot.id in in_stock]
+            scaled = {lot.id: lot.unit_cost.scaleb(4) for lot in held}
+            if all(cost == cost.to_integral_value() for cost in scaled.values()):
+                self.costs = {lot_id: int(cost) for lot_id, cost in scaled.items()}
+                self.stock_value = sum(lot.available * self.costs[lot.id] for lot in held)
+            else:
+                self.stock_value = sum((lot.available * lot.unit_cost for lot in held), Decimal(0))
+            self.stock_qty = sum(lot.available for lot in held)
 
     def take(self, lot: LotSnapshot, quantity: int) -> None:
         self.available[lot.id] -= quantity
         if self.track_value and lot.id in self.in_stock:
             self.stock_qty -= quantity
-            self.stock_value -= quantity * lot.unit_cost
+            costs = self.costs
+            self.stock_value -= quantity * (costs[lot.id] if costs is not None else lot.unit_cost)
 
     def put_back(self, lot: LotSnapshot, quantity: int) -> None:
         self.take(lot, -quantity)
@@ -71,13 +79,17 @@ class _ItemBook:
 
     def average(self) -> Decimal | None:
         """Return the in-stock average, rounded half up to 4 places, or None without stock."""
-        if self.stock_qty <= 0:
+        quantity = self.stock_qty
+        if quantity <= 0:
             return None
-        scaled = self.stock_value.scaleb(4)
-        if scaled != scaled.to_integral_value():  # costs of more than 4 places: exact fraction
-            return fraction_to_cost(Fraction(self.stock_value) / self.stock_qty)
-        q, r = divmod(int(scaled), self.stock_qty)
-        return Decimal(q + (2 * r >= self.stock_qty)).scaleb(-4)
+        if self.costs is not None:
+            q, r = divmod(self.stock_value, quantity)
+            return Decimal(q + (2 * r >= quantity)).scaleb(-4)
+        return fraction_to_cost(Fraction(self.stock_value) / quantity)
+
+    def value_of(self, value: int | Decimal) -> Decimal:
+        """Return a stock value this book kept (in ten-thousandths, or Decimal) as a Decimal of the currency."""
+        return Decimal(value).scaleb(-4) if self.costs is not None else value
 
 
 class Allocator:
@@ -245,6 +257,7 @@ def basis_of(raw: tuple) -> Basis:
     stock from where the item's lots began at that line (an average method takes them oldest first, so those
     after were all untouched), the first LOTS_NAMED of them by name."""
     value, quantity, book, start = raw
+    value = book.value_of(value)
     named: list[str] = []
     for lot in book.lots[start:]:
         if lot.id not in book.in_stock:
@@ -267,7 +280,13 @@ def bases_json(bases: dict[int, tuple], names: dict) -> str:
         if named is None:
             basis = basis_of(raw)
             named = names[key] = f"{json.dumps(list(basis.lots), ensure_ascii=False)},{'true' if basis.more_lots else 'false'}"
-        parts.append(f'"{line}":["{value}",{quantity},{named}]')
+        # the value as its Decimal would print (exponent -4), written from the int without making one
+        if book.costs is not None:
+            whole, part = divmod(abs(value), 10000)
+            said = f"{'-' if value < 0 else ''}{whole}.{part:04d}"
+        else:
+            said = str(value)
+        parts.append(f'"{line}":["{said}",{quantity},{named}]')
     return "{" + ",".join(parts) + "}"
 
 
