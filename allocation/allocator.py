@@ -13,7 +13,12 @@ from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 
 from allocation.domain import (
+    ALREADY_ALLOCATED,
     MONEY_PLACES,
+    NAMED_LOT_UNAVAILABLE,
+    NO_LOT_NAMED,
+    NOT_ENOUGH_STOCK,
+    NOT_EVERY_LINE,
     LineDemand,
     LotSnapshot,
     OrderDemand,
@@ -164,7 +169,7 @@ class Allocator:
                           for s in shortfalls]
             return [], OrderOutcome(
                 order.order_id, OutcomeStatus.SKIPPED, shortfalls=shortfalls,
-                reason="not every line can be filled",
+                reason=NOT_EVERY_LINE,
             )
         quantity = 0
         amount = Decimal("0.00")
@@ -177,7 +182,7 @@ class Allocator:
             status = OutcomeStatus.PARTIAL
         else:
             status = OutcomeStatus.NOT_ALLOCATED
-        reason = shortfalls[0].reason if shortfalls else ("" if served_any else "already allocated")
+        reason = shortfalls[0].reason if shortfalls else ("" if served_any else ALREADY_ALLOCATED)
         return picks, OrderOutcome(order.order_id, status, quantity, amount, shortfalls, reason)
 
     def _serve_line(self, line: LineDemand, picks: list[Pick], quantity: int) -> tuple[int, str]:
@@ -186,9 +191,9 @@ class Allocator:
         if self.method.named_lot_only:
             candidates, reason = self._named_lot(line)
         elif book is None:
-            return 0, "not enough stock"
+            return 0, NOT_ENOUGH_STOCK
         else:
-            candidates, reason = self._candidates(book), "not enough stock"
+            candidates, reason = self._candidates(book), NOT_ENOUGH_STOCK
         if book is None or not candidates or quantity <= 0:
             return 0, reason
         cost = None if self.method.costing == "lot" else self._line_cost(book, line)
@@ -221,10 +226,10 @@ class Allocator:
 
     def _named_lot(self, line: LineDemand) -> tuple[list[LotSnapshot], str]:
         if line.lot_id is None:
-            return [], "no lot named"
+            return [], NO_LOT_NAMED
         lot = self.lots_by_id.get(line.lot_id)
         if lot is None:
-            return [], "the named lot has nothing available"
+            return [], NAMED_LOT_UNAVAILABLE
         label = lot.reference or f"#{lot.id}"
         if lot.item_id != line.item_id:
             return [], f"lot {label} is of another item"

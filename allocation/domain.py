@@ -18,6 +18,17 @@ from fractions import Fraction
 # The shared errors, which the engine's own (below) extend; also importable from here.
 from inventory_alloc.errors import Conflict, DomainError, InvalidInput, NotFound  # noqa: F401
 
+
+def gettext_noop(text: str) -> str:
+    """Mark words for translation without translating them (makemessages finds them by this name; the engine
+    imports no Django): the Django side translates them when it shows them."""
+    return text
+
+
+def same(text: str) -> str:
+    """The words as written (English): what the engine says when it is given no translation."""
+    return text
+
 COST_PLACES = Decimal("0.0001")
 MONEY_PLACES = Decimal("0.01")
 
@@ -114,7 +125,7 @@ class Share:
     supply: int
     demand: int
 
-    def describe(self, _=str) -> str:
+    def describe(self, _=same) -> str:
         """Say the share in words; `_` translates them (gettext on the Django side)."""
         return _("fair share: {quota} of {need} asked ({supply} for {demand})").format(
             quota=self.quota, need=self.need, supply=self.supply, demand=self.demand)
@@ -148,8 +159,19 @@ class OutcomeStatus:
     SKIPPED = "skipped"
 
 
+# Why a run leaves an order or a line short, as runs store them and the API answers them (in English); the back
+# office says them in the page's language (`allocation.templatetags.backoffice`). A named lot's own reasons name
+# the lot and stay as written.
+NOT_ENOUGH_STOCK = gettext_noop("not enough stock")
+NOT_EVERY_LINE = gettext_noop("not every line can be filled")
+ALREADY_ALLOCATED = gettext_noop("already allocated")
+NO_LOT_NAMED = gettext_noop("no lot named")
+NAMED_LOT_UNAVAILABLE = gettext_noop("the named lot has nothing available")
 # Why an order placed after the run's date is skipped: it did not exist at that date (it is not short).
-ORDERED_LATER = "ordered after the allocation date"
+ORDERED_LATER = gettext_noop("ordered after the allocation date")
+CANCELLED = gettext_noop("cancelled")
+REASONS = (NOT_ENOUGH_STOCK, NOT_EVERY_LINE, ALREADY_ALLOCATED, NO_LOT_NAMED, NAMED_LOT_UNAVAILABLE, ORDERED_LATER,
+           CANCELLED)
 
 
 @dataclass(slots=True)

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from allocation.domain import MONEY_PLACES, Share
+from allocation.domain import MONEY_PLACES, Share, same
 from allocation.methods import get_method
 
 LOTS_NAMED = 3  # an average's basis names its first lots, then says how many more
@@ -57,11 +57,6 @@ class PickFacts:
     period: str = ""
     basis: Basis | None = None
     share: Share | None = None
-
-
-def same(text: str) -> str:
-    """The words as written (English): what `explain` says without a translation."""
-    return text
 
 
 def _where(facts: PickFacts, named_lot_only: bool, takes: str, _: Callable[[str], str]) -> str:

@@ -33,7 +33,7 @@ from datetime import date
 from decimal import Decimal
 from fractions import Fraction
 
-from allocation.domain import LotSnapshot, UnknownMethod
+from allocation.domain import LotSnapshot, UnknownMethod, gettext_noop
 from allocation.history import StockEvent, last_receipt_cost, moving_average, periodic_average
 
 _FAR_FUTURE = date.max
@@ -64,12 +64,6 @@ def _periodic(events: list[StockEvent], at: date, period_start: Callable[[date],
 
 def _last_purchase(events: list[StockEvent], at: date, period_start: Callable[[date], date], final: bool):
     return last_receipt_cost(events, at)
-
-
-def gettext_noop(text: str) -> str:
-    """Mark words for translation without translating them (makemessages finds them by this name; the engine
-    imports no Django). `allocation.explain` translates them when it says them."""
-    return text
 
 
 @dataclass(frozen=True, slots=True)

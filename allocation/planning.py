@@ -16,7 +16,17 @@ from django.conf import settings
 
 from allocation import loads
 from allocation.allocator import allocate
-from allocation.domain import ORDERED_LATER, LineDemand, LotSnapshot, OrderDemand, OrderOutcome, OutcomeStatus, Plan, Shortfall
+from allocation.domain import (
+    CANCELLED,
+    ORDERED_LATER,
+    LineDemand,
+    LotSnapshot,
+    OrderDemand,
+    OrderOutcome,
+    OutcomeStatus,
+    Plan,
+    Shortfall,
+)
 from allocation.methods import AllocationMethod, get_method
 from allocation.models import AllocationRun
 from allocation.policies import CUSTOMER_HISTORY, PolicyInputs, get_policy
@@ -119,7 +129,7 @@ def plan_run(run: AllocationRun, *, lock: bool, progress: Progress | None) -> tu
         rations=policy.rations,
     )
     plan.outcomes += [_ordered_later(order_id, demands.per_order[order_id]) for order_id in sorted(later)]
-    plan.outcomes += [OrderOutcome(o.id, OutcomeStatus.SKIPPED, reason="cancelled")
+    plan.outcomes += [OrderOutcome(o.id, OutcomeStatus.SKIPPED, reason=CANCELLED)
                       for o in orders if o.status == OrderStatus.CANCELLED]
     return orders, plan, _statuses(serving, demands, plan)
 

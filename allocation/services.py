@@ -24,7 +24,17 @@ from django.utils import timezone
 
 from allocation import loads, writes
 from allocation.allocator import bases_json
-from allocation.domain import ORDERED_LATER, InsufficientStock, OrderOutcome, OutcomeStatus, PeriodClosed, Pick, Plan, Shortfall
+from allocation.domain import (
+    CANCELLED,
+    ORDERED_LATER,
+    InsufficientStock,
+    OrderOutcome,
+    OutcomeStatus,
+    PeriodClosed,
+    Pick,
+    Plan,
+    Shortfall,
+)
 from allocation.events import run_event_rows
 from allocation.models import AllocationRun, RunOutcome, RunStatus
 from allocation.parameters import RunRequest
@@ -236,7 +246,7 @@ def _refuse_unfillable_single_order(order_ids: list[int] | None, plan: Plan) -> 
     if order_ids is None or len(order_ids) != 1 or len(plan.outcomes) != 1:
         return
     outcome = plan.outcomes[0]
-    if outcome.status == OutcomeStatus.SKIPPED and outcome.reason == "cancelled":
+    if outcome.status == OutcomeStatus.SKIPPED and outcome.reason == CANCELLED:
         raise Conflict("The order is cancelled.", order=outcome.order_id)
     if outcome.status == OutcomeStatus.SKIPPED and outcome.reason != ORDERED_LATER:
         raise InsufficientStock(outcome.shortfalls, "Not enough stock to fill every line of the order.",

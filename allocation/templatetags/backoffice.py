@@ -1,8 +1,9 @@
 """Template tags of the back office: the dashboard on the admin index, and number, money and date filters."""
 from django import template
-from django.utils.translation import gettext, gettext_noop
+from django.utils.translation import gettext
 
 from allocation.dashboard import dashboard
+from allocation.domain import REASONS
 from inventory_alloc import display
 
 register = template.Library()
@@ -24,16 +25,7 @@ register.filter("signed_money", display.signed_money)
 register.filter("unit_cost", display.unit_cost)
 register.filter("short_date", display.short_date)
 
-# Why a run left an order or a line short, as the engine writes them (`allocation.allocator`, `allocation.domain`,
-# `allocation.planning`): kept in English in the run's outcomes and the API, said in the page's language here.
-REASONS = (
-    gettext_noop("not enough stock"), gettext_noop("not every line can be filled"), gettext_noop("already allocated"),
-    gettext_noop("no lot named"), gettext_noop("the named lot has nothing available"),
-    gettext_noop("ordered after the allocation date"), gettext_noop("cancelled"),
-)
-
-
 @register.filter
 def reason(text: str) -> str:
-    """Say a stored reason in the page's language (a reason the engine does not write stays as it is)."""
+    """Say a stored reason (`allocation.domain.REASONS`) in the page's language; any other text stays as it is."""
     return gettext(text) if text in REASONS else text
