@@ -18,7 +18,7 @@ from django.db import connection
 
 from allocation.domain import COST_PLACES
 from allocation.models import AllocationResult
-from allocation.sql import batch_size, chunked, in_list, is_postgres, table
+from allocation.sql import PREPARED_VALUES, batch_size, chunked, execute, in_list, is_postgres, table
 from inventory_alloc.errors import InvalidInput, NotFound
 from orders.models import ALLOCATABLE_STATUSES, Order, OrderLine
 from stock.models import Lot
@@ -81,9 +81,10 @@ def _day(value) -> date | None:
     return _parse_day(value) if isinstance(value, str) else value
 
 
-def _rows(sql: str, params: list) -> Iterator[tuple]:
+def _rows(sql: str, params: list, values: Sequence | None) -> Iterator[tuple]:
+    """Yield the rows of `sql`; prepared (`allocation.sql.execute`) when it is given few `values` (ids)."""
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        execute(cursor, sql, params, prepare=values is not None and len(values) <= PREPARED_VALUES)
         while batch := cursor.fetchmany(FETCH):
             yield from batch
 
@@ -95,7 +96,7 @@ def orders(ids: Sequence[int] | None, *, lock: bool) -> Iterator[tuple]:
     lock_clause = " FOR UPDATE" if lock and is_postgres() else ""
     sql = (f"SELECT id, order_number, status, order_date, priority, customer_id, event_sequence FROM {table(Order)} "
            f"WHERE {where} ORDER BY id{lock_clause}")
-    for order_id, number, status, ordered_on, priority, customer_id, sequence in _rows(sql, params):
+    for order_id, number, status, ordered_on, priority, customer_id, sequence in _rows(sql, params, ids):
         yield order_id, number, status, _day(ordered_on), priority, customer_id, sequence
 
 
@@ -115,7 +116,7 @@ def lines(order_ids: Sequence[int] | None) -> Iterator[tuple]:
         "WHERE r.order_line_id = l.id AND r.released_at IS NULL), 0) "
         f"FROM {table(OrderLine)} l {join}WHERE {where} ORDER BY l.id"
     )
-    return _rows(sql, params)
+    return _rows(sql, params, order_ids)
 
 
 def lots(item_ids: Sequence[int] | None, as_of: date, *, allow_inbound: bool, lock: bool,
@@ -143,7 +144,8 @@ def lots(item_ids: Sequence[int] | None, as_of: date, *, allow_inbound: bool, lo
     lock_clause = " FOR NO KEY UPDATE" if lock and ids is None and is_postgres() else ""
     sql = (f"SELECT id, item_id, quantity, allocated_quantity, {cost}, received_on, eta, expires_on, reference "
            f"FROM {table(Lot)} WHERE {where} ORDER BY id{lock_clause}")
-    for lot_id, item_id, quantity, allocated, unit_cost, received, eta, expires, reference in _rows(sql, params):
+    rows = _rows(sql, params, item_ids if ids is None else ids)
+    for lot_id, item_id, quantity, allocated, unit_cost, received, eta, expires, reference in rows:
         if not isinstance(unit_cost, Decimal):  # SQLite: the cost as text
             unit_cost = _parse_cost(unit_cost)
         yield lot_id, item_id, quantity, allocated, unit_cost, _day(received), _day(eta), _day(expires), reference

@@ -11,6 +11,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
+from typing import NamedTuple
 
 from django.conf import settings
 
@@ -103,9 +104,21 @@ def _ordered_later(order_id: int, lines: list[LineDemand]) -> OrderOutcome:
     return OrderOutcome(order_id, OutcomeStatus.SKIPPED, shortfalls=shortfalls, reason=ORDERED_LATER)
 
 
-def plan_run(run: AllocationRun, *, lock: bool, progress: Progress | None) -> tuple[list[loads.OrderRow], Plan, dict]:
+class Planned(NamedTuple):
+    """What `plan_run` returns: the run's orders as read, the plan, the orders' new statuses and, when the lots
+    were read without locking them, those the plan takes from, as read (lot id -> snapshot)."""
+
+    orders: list[loads.OrderRow]
+    plan: Plan
+    statuses: dict[int, str]
+    seen: dict[int, LotSnapshot] | None = None
+
+
+def plan_run(run: AllocationRun, *, lock: bool, progress: Progress | None, lock_lots: bool = True) -> Planned:
     """Load and lock what the run needs, serve the orders in policy order; return them, the plan and new statuses.
 
+    With `lock_lots` off the orders are locked but the lots are only read: the run's writes then add to a lot
+    only while it is as read (`Planned.seen`, see `allocation.writes.LotsMoved`).
     An order placed after the allocation date did not exist at D: it takes nothing (ALLOCATION.md).
     """
     method, policy, order_ids = get_method(run.method), get_policy(run.policy), run.requested_orders
@@ -119,7 +132,7 @@ def plan_run(run: AllocationRun, *, lock: bool, progress: Progress | None) -> tu
         serving = [o for o in serving if o.status != OrderStatus.PARTIALLY_SHIPPED
                    or any(line.quantity > 0 for line in demands.per_order.get(o.id, ()))]
     lots = read_lots(demands.items, demands.named_lots, run.as_of, allow_inbound=run.allow_inbound,
-                     lock=lock) if demands.items else []
+                     lock=lock and lock_lots) if demands.items else []
     inputs = PolicyInputs(run.as_of, demands.per_order, lots, settings.ALLOCATION_SCORE_WEIGHTS,
                           {need: POLICY_DATA[need](serving, run.as_of) for need in policy.needs})
     plan = allocate(
@@ -131,7 +144,11 @@ def plan_run(run: AllocationRun, *, lock: bool, progress: Progress | None) -> tu
     plan.outcomes += [_ordered_later(order_id, demands.per_order[order_id]) for order_id in sorted(later)]
     plan.outcomes += [OrderOutcome(o.id, OutcomeStatus.SKIPPED, reason=CANCELLED)
                       for o in orders if o.status == OrderStatus.CANCELLED]
-    return orders, plan, _statuses(serving, demands, plan)
+    seen = None
+    if lock and not lock_lots:
+        taken = {pick.lot_id for pick in plan.picks}
+        seen = {lot.id: lot for lot in lots if lot.id in taken}
+    return Planned(orders, plan, _statuses(serving, demands, plan), seen)
 
 
 def _statuses(serving: list[loads.OrderRow], demands: Demands, plan: Plan) -> dict[int, str]:

@@ -8,6 +8,7 @@ model and its migration); no form is written out by hand.
 """
 from __future__ import annotations
 
+import functools
 import io
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -77,12 +78,8 @@ class RowTable:
         `shared_sql` gives the SQL of each shared column (a placeholder, or a subquery such as the id of
         the run the same statement inserts).
         """
-        arrays = ", ".join(f"%s::{ARRAY_TYPES[column.kind]}[]" for column in self.columns)
-        aliases = [f"c{n}" for n in range(len(self.columns))]
-        picked = ", ".join(f"u.{alias}{CASTS.get(column.kind, '')}" for alias, column in zip(aliases, self.columns, strict=True))
-        sql = (f"INSERT INTO {self.table} ({self.names}) "
-               f"SELECT {picked}, {', '.join(shared_sql)} FROM unnest({arrays}) AS u({', '.join(aliases)})")
-        return sql, [list(values) for values in zip(*rows, strict=True)] if rows else [[] for _ in self.columns]
+        return _arrays_insert(self, tuple(shared_sql)), ([list(values) for values in zip(*rows, strict=True)] if rows
+                                                        else [[] for _ in self.columns])
 
     def insert_many(self, cursor, rows: Sequence[tuple], shared: tuple) -> None:
         """Insert `rows` with one executemany of a one-row INSERT (SQLite): one short statement to prepare, whatever
@@ -92,6 +89,15 @@ class RowTable:
             return
         marks = ", ".join(["%s"] * (len(self.columns) + len(shared)))
         cursor.executemany(f"INSERT INTO {self.table} ({self.names}) VALUES ({marks})", [row + shared for row in rows])
+
+
+@functools.cache
+def _arrays_insert(target: RowTable, shared_sql: tuple[str, ...]) -> str:
+    arrays = ", ".join(f"%s::{ARRAY_TYPES[column.kind]}[]" for column in target.columns)
+    aliases = [f"c{n}" for n in range(len(target.columns))]
+    picked = ", ".join(f"u.{alias}{CASTS.get(column.kind, '')}" for alias, column in zip(aliases, target.columns, strict=True))
+    return (f"INSERT INTO {target.table} ({target.names}) "
+            f"SELECT {picked}, {', '.join(shared_sql)} FROM unnest({arrays}) AS u({', '.join(aliases)})")
 
 
 RESULTS = RowTable(

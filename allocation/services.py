@@ -36,6 +36,7 @@ from allocation.domain import (
     Shortfall,
 )
 from allocation.events import run_event_rows
+from allocation.methods import get_method
 from allocation.models import AllocationRun, RunOutcome, RunStatus
 from allocation.parameters import RunRequest
 from allocation.periods import PeriodCloseReport, period_close  # noqa: F401  (services of this module)
@@ -43,7 +44,7 @@ from allocation.planning import Progress, plan_run
 from allocation.policies import DEFAULT_POLICY
 from allocation.releases import ReleaseReport, allocation_release, order_cancel, order_statuses_refresh  # noqa: F401
 from allocation.selectors import closed_period_covering, period_label, period_start_function
-from allocation.sql import lock_closed_books
+from allocation.sql import is_postgres, lock_closed_books
 from inventory_alloc.errors import Conflict
 from stock.models import Item
 
@@ -142,7 +143,7 @@ def _summarise(run: AllocationRun, outcomes: list[OrderOutcome], picks: list[Pic
 
 
 def _write(run: AllocationRun, orders: list[loads.OrderRow], plan: Plan, statuses: dict[int, str],
-           outcomes: list[tuple], user_id: int | None) -> None:
+           outcomes: list[tuple], user_id: int | None, seen: dict | None = None, outermost: bool = False) -> None:
     """Write the run with its events (one per order that got picks, one per order left short) and its one
     history entry (not one per result)."""
     deltas: dict[int, int] = defaultdict(int)
@@ -151,7 +152,8 @@ def _write(run: AllocationRun, orders: list[loads.OrderRow], plan: Plan, statuse
     events = run_event_rows(outcomes, {pick.order_id for pick in plan.picks}, {o.id: o.event_sequence for o in orders})
     said = (f"Allocated {run.allocated_quantity} units to {run.orders_considered} orders: "
             f"{run.orders_fully_allocated} fully, {run.orders_partly_allocated} partly, {run.orders_not_allocated} not.")
-    writes.write_run(run, writes.RunWrites(plan.picks, deltas, statuses, outcomes, events, (user_id, said)),
+    writes.write_run(run, writes.RunWrites(plan.picks, deltas, statuses, outcomes, events, (user_id, said), seen,
+                                           outermost),
                      timezone.now())
 
 
@@ -211,14 +213,40 @@ def allocation_run(
     return execute(request.new_run(user), progress=progress)
 
 
+# A run naming at most this many orders, by a method that costs each pick at its lot (FIFO, LIFO, FEFO,
+# SPECIFIC), is planned on PostgreSQL from lots read without locking them: it holds its lots only from its
+# closing statement to its commit, so concurrent one-order runs on a hot item queue for that, not for the whole
+# run. If a lot it took from moved meanwhile (LotsMoved) it is planned once more, locking them. A bigger run,
+# or one costed over the item's stock, locks its lots as it reads them: replanning it would cost too much, or
+# its costs depend on every lot.
+UNLOCKED_PLAN_ORDERS = 50
+
+
 def execute(run: AllocationRun, *, progress: Progress | None = None) -> RunReport:
     """Plan and (unless a dry run) write `run` in one transaction; return its report."""
-    dry_run = run.dry_run
-    if not dry_run and run.started_at is None:
+    if not run.dry_run and run.started_at is None:
         run.started_at = timezone.now()
+    if _plans_unlocked(run):
+        pk, adding = run.pk, run._state.adding
+        try:
+            return _execute(run, progress, lock_lots=False)
+        except writes.LotsMoved:  # rolled back: plan it again, locking the lots
+            run.pk, run._state.adding = pk, adding
+    return _execute(run, progress, lock_lots=True)
+
+
+def _plans_unlocked(run: AllocationRun) -> bool:
+    orders = run.requested_orders
+    return (not run.dry_run and is_postgres() and orders is not None and len(orders) <= UNLOCKED_PLAN_ORDERS
+            and get_method(run.method).costing == "lot")
+
+
+def _execute(run: AllocationRun, progress: Progress | None, *, lock_lots: bool) -> RunReport:
+    dry_run = run.dry_run
+    outermost = not transaction.get_connection().in_atomic_block
     with _collector_paused(), transaction.atomic():
         refuse_closed_books(run.as_of, lock=not dry_run)
-        order_rows, plan, statuses = plan_run(run, lock=not dry_run, progress=progress)
+        order_rows, plan, statuses, seen = plan_run(run, lock=not dry_run, lock_lots=lock_lots, progress=progress)
         _refuse_unfillable_single_order(run.requested_orders, plan)
         _summarise(run, plan.outcomes, plan.picks)
         outcomes = _outcome_rows(order_rows, plan)
@@ -226,7 +254,7 @@ def execute(run: AllocationRun, *, progress: Progress | None = None) -> RunRepor
         run.status = RunStatus.DONE
         run.finished_at = timezone.now()
         if not dry_run:
-            _write(run, order_rows, plan, statuses, outcomes, run.started_by_id)
+            _write(run, order_rows, plan, statuses, outcomes, run.started_by_id, seen, outermost)
     return RunReport(run, outcomes, plan.picks)
 
 

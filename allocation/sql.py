@@ -7,6 +7,9 @@ IN list written? how many parameters fit in a statement?), never decided again i
 from __future__ import annotations
 
 import contextlib
+import functools
+import hashlib
+import re
 from collections.abc import Iterable, Iterator, Sequence
 
 from django.conf import settings
@@ -15,10 +18,13 @@ from django.db import DatabaseError, connection
 from inventory_alloc.statements import rows_per_statement
 
 
+@functools.cache
 def is_postgres() -> bool:
+    """Whether the database is PostgreSQL (it does not change while the process runs; asked on every statement)."""
     return connection.vendor == "postgresql"
 
 
+@functools.cache
 def table(model) -> str:
     """Return the model's table name, quoted for the database."""
     return connection.ops.quote_name(model._meta.db_table)
@@ -88,3 +94,59 @@ def long_statements(seconds: int | None = None) -> Iterator[None]:
         if connection.connection is not None and not connection.needs_rollback:
             with contextlib.suppress(DatabaseError), connection.cursor() as cursor:
                 cursor.execute("RESET statement_timeout")
+
+
+# A statement a connection has run this many times (PostgreSQL) is prepared on it (`execute`).
+PREPARE_AFTER = 1
+# Arrays of at most this many values go to prepared statements: a bigger run's reads keep a plan made for
+# their own sizes.
+PREPARED_VALUES = 100
+
+
+def execute(cursor, sql: str, params: Sequence, *, prepare: bool = True, then: str = "") -> None:
+    """Execute `sql` (with `%s` placeholders) on PostgreSQL as a statement prepared on this connection.
+
+    Parsing and planning the statements of a one-order run cost the server more than running them. So at a
+    statement's second use on a connection it is PREPAREd there, in the same round trip as its first EXECUTE,
+    and EXECUTEd from then on; each parameter is passed with the cast its placeholder has in `sql` (an array
+    of NULLs is otherwise text[]). The settings start every connection with plan_cache_mode =
+    force_generic_plan, so it is planned once (PostgreSQL would otherwise plan the reads again at every call:
+    one id looks cheaper than the generic plan's guess). A connection opened for one request (CONN_MAX_AGE 0)
+    runs each statement once: nothing is prepared. `DJANGO_DB_PREPARE=off` (PgBouncer in transaction mode, or
+    RDS Proxy where a session that prepares is pinned) turns it off; so does `prepare`. `then` (SQL without
+    parameters) is sent after it in the same round trip.
+    """
+    if not prepare or not settings.DB_PREPARE or not is_postgres():
+        cursor.execute(sql + then, params)
+        return
+    raw = connection.connection
+    known = getattr(connection, "_prepared_statements", None)
+    if known is None or known[0] is not raw:  # a new connection has none of them
+        known = connection._prepared_statements = (raw, {})
+    calls = known[1]
+    call = calls.get(sql, 0)
+    if not isinstance(call, int):
+        cursor.execute(call + then, params)
+    elif call < PREPARE_AFTER:
+        calls[sql] = call + 1
+        cursor.execute(sql + then, params)
+    else:
+        # Counted as prepared from here on: PREPARE outlives a transaction that fails after it.
+        preparing, calls[sql] = _prepared_forms(sql)
+        cursor.execute(f"{preparing}; {calls[sql]}{then}", params)
+
+
+_PLACEHOLDER = re.compile(r"%s((?:::[a-z]+(?: [a-z]+)*(?:\[\])?)?)")
+
+
+def _prepared_forms(sql: str) -> tuple[str, str]:
+    """Return the PREPARE of `sql` and the EXECUTE of it with a placeholder (cast as in `sql`) per parameter."""
+    name = "alloc_" + hashlib.sha1(sql.encode()).hexdigest()[:24]
+    casts: list[str] = []
+
+    def number(match: re.Match) -> str:
+        casts.append(match.group(1))
+        return f"${len(casts)}{match.group(1)}"
+
+    numbered = _PLACEHOLDER.sub(number, sql)
+    return f"PREPARE {name} AS {numbered}", f"EXECUTE {name}({', '.join(f'%s{cast}' for cast in casts)})"

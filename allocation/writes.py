@@ -19,13 +19,13 @@ from operator import attrgetter
 from django.contrib.admin.models import LogEntry
 from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.models import ContentType
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, IntegrityError, OperationalError, connection, connections
 
-from allocation.domain import Pick
+from allocation.domain import LotSnapshot, Pick
 from allocation.events import RunEvents, Subscriptions, deliveries_for_run, delivery_kick
 from allocation.models import AllocationRun, Delivery, DeliveryStatus, WebhookEndpoint
 from allocation.rows import EVENTS, OUTCOMES, RESULTS
-from allocation.sql import chunked, is_postgres, sqlite_rows_per_statement, table
+from allocation.sql import chunked, execute, is_postgres, sqlite_rows_per_statement, table
 from inventory_alloc.history import ADDITION, LOG_COLUMNS, SYSTEM_USERNAME, history_record
 from orders.models import Order
 from stock.models import Lot
@@ -69,8 +69,11 @@ def insert_rows(run: AllocationRun, picks: Sequence[Pick], outcomes: Sequence[tu
 
 
 @functools.cache
-def _run_fields(with_id: bool) -> tuple:
-    return tuple(f for f in AllocationRun._meta.local_concrete_fields if with_id or not f.primary_key)
+def _run_insert(with_id: bool) -> tuple[str, tuple]:
+    """Return the INSERT of a run with every column (and its id, if `with_id`) and the fields in its order."""
+    fields = tuple(f for f in AllocationRun._meta.local_concrete_fields if with_id or not f.primary_key)
+    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    return f"INSERT INTO {table(AllocationRun)} ({columns}) VALUES ({', '.join(['%s'] * len(fields))})", fields
 
 
 def _run_insert_sql(run: AllocationRun) -> tuple[str, list]:
@@ -79,18 +82,53 @@ def _run_insert_sql(run: AllocationRun) -> tuple[str, list]:
     Written here rather than compiled by the ORM (a third of the time) because
     it runs while the lots are locked.
     """
-    fields = _run_fields(run.pk is not None)
-    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
-    params = [f.get_db_prep_save(getattr(run, f.attname), connection) for f in fields]
-    return f"INSERT INTO {table(AllocationRun)} ({columns}) VALUES ({', '.join(['%s'] * len(fields))})", params
+    sql, fields = _run_insert(run.pk is not None)
+    db = connections[DEFAULT_DB_ALIAS]
+    return sql, [f.get_db_prep_save(getattr(run, f.attname), db) for f in fields]
 
 
-def _lots_sql(deltas: Mapping[int, int]) -> tuple[str, list]:
-    return (
-        f"UPDATE {table(Lot)} AS l SET allocated_quantity = l.allocated_quantity + d.delta "
-        "FROM unnest(%s::bigint[], %s::integer[]) AS d(id, delta) WHERE l.id = d.id",
-        [list(deltas.keys()), list(deltas.values())],
-    )
+class LotsMoved(Exception):
+    """A run planned on lots it read without locking them (`RunWrites.seen`), and by its closing statement one of
+    them had changed (its item, cost or dates, or it is gone) or no longer held what the run took (or the
+    statement broke another rule: the locked plan says which): nothing of the run is kept; it is planned
+    again, locking its lots (`allocation.services.execute`)."""
+
+
+@functools.cache
+def _lots_update(checked: bool) -> str:
+    if not checked:
+        return (f"UPDATE {table(Lot)} AS l SET allocated_quantity = l.allocated_quantity + d.delta "
+                "FROM unnest(%s::bigint[], %s::integer[]) AS d(id, delta) WHERE l.id = d.id")
+    return (f"UPDATE {table(Lot)} AS l SET allocated_quantity = l.allocated_quantity + d.delta "
+            "FROM unnest(%s::bigint[], %s::integer[], %s::bigint[], %s::numeric[], %s::date[], %s::date[], %s::date[]) "
+            "AS d(id, delta, item, cost, received, eta, expires) WHERE l.id = d.id AND l.item_id = d.item "
+            "AND l.unit_cost = d.cost AND l.received_on IS NOT DISTINCT FROM d.received "
+            "AND l.eta IS NOT DISTINCT FROM d.eta AND l.expires_on IS NOT DISTINCT FROM d.expires RETURNING 1")
+
+
+def _lots_sql(deltas: Mapping[int, int], seen: Mapping[int, LotSnapshot] | None = None) -> tuple[str, list]:
+    """Return the UPDATE adding `deltas` to the lots' allocated quantities, lot by lot in id order (as runs lock
+    them). With `seen` (the lots as a run read them, unlocked) only to a lot still as it was read, returning a
+    row for each lot it updated; the lot's CHECK fails it for a lot that would be oversold."""
+    ids = sorted(deltas)
+    quantities = [deltas[lot_id] for lot_id in ids]
+    if seen is None:
+        return _lots_update(False), [ids, quantities]
+    lots = [seen[lot_id] for lot_id in ids]
+    return _lots_update(True), [ids, quantities, [lot.item_id for lot in lots], [lot.unit_cost for lot in lots],
+                                [lot.received_on for lot in lots], [lot.eta for lot in lots],
+                                [lot.expires_on for lot in lots]]
+
+
+@functools.cache
+def _statuses_update(with_steps: bool) -> str:
+    if not with_steps:
+        return (f"UPDATE {table(Order)} AS o SET status = s.status, updated_at = %s "
+                "FROM unnest(%s::bigint[], %s::text[]) AS s(id, status) WHERE o.id = s.id")
+    return (f"UPDATE {table(Order)} AS o SET status = COALESCE(s.status, o.status), "
+            "event_sequence = o.event_sequence + COALESCE(s.step, 0), "
+            "updated_at = CASE WHEN s.status IS NULL THEN o.updated_at ELSE %s END "
+            "FROM unnest(%s::bigint[], %s::text[], %s::integer[]) AS s(id, status, step) WHERE o.id = s.id")
 
 
 def _statuses_sql(statuses: Mapping[int, str], now: datetime, steps: Mapping[int, int] | None = None,
@@ -98,19 +136,9 @@ def _statuses_sql(statuses: Mapping[int, str], now: datetime, steps: Mapping[int
     """Return an UPDATE of the orders' new statuses (a changed status stamps `updated_at`) and event sequences
     (each moved on by `steps[id]`, the order's new events)."""
     if not steps:
-        return (
-            f"UPDATE {table(Order)} AS o SET status = s.status, updated_at = %s "
-            "FROM unnest(%s::bigint[], %s::text[]) AS s(id, status) WHERE o.id = s.id",
-            [now, list(statuses.keys()), list(statuses.values())],
-        )
+        return _statuses_update(False), [now, list(statuses.keys()), list(statuses.values())]
     ids = sorted(statuses.keys() | steps.keys())
-    return (
-        f"UPDATE {table(Order)} AS o SET status = COALESCE(s.status, o.status), "
-        "event_sequence = o.event_sequence + COALESCE(s.step, 0), "
-        "updated_at = CASE WHEN s.status IS NULL THEN o.updated_at ELSE %s END "
-        "FROM unnest(%s::bigint[], %s::text[], %s::integer[]) AS s(id, status, step) WHERE o.id = s.id",
-        [now, ids, [statuses.get(i) for i in ids], [steps.get(i) for i in ids]],
-    )
+    return _statuses_update(True), [now, ids, [statuses.get(i) for i in ids], [steps.get(i) for i in ids]]
 
 
 def add_lot_allocations(deltas: Mapping[int, int]) -> None:
@@ -174,6 +202,16 @@ class RunWrites:
     outcomes: Sequence[tuple]
     events: RunEvents
     history: tuple[int | None, str]  # the user the run's history entry names (None: the system user), and what it says
+    # The lots the run took from as it read them, when it read them without locking (PostgreSQL): the closing
+    # statement fails if one of them changed, went or no longer holds what the run takes (LotsMoved).
+    seen: Mapping[int, LotSnapshot] | None = None
+    # The run's transaction is the connection's outermost: a small run's closing statement may commit it.
+    outermost: bool = False
+
+
+# Where a closing statement that commits leaves the new run's id and its number of deliveries, for the
+# statement after its COMMIT (a session setting: the commit keeps it).
+_CLOSED = "allocation.closed"
 
 
 def write_run(run: AllocationRun, w: RunWrites, now: datetime) -> None:
@@ -185,8 +223,16 @@ def write_run(run: AllocationRun, w: RunWrites, now: datetime) -> None:
     writes the run, its history entry, the deliveries (to the endpoints it reads itself), the lots and the
     orders: concurrent runs queued on the same lots then wait for as few round trips as possible, and a
     one-order run is three statements in all.
+
+    A new small run that planned on lots it did not lock (`w.seen`) in the connection's outermost transaction
+    sends its COMMIT with its closing statement: it holds its lots only while the server writes, never across
+    a round trip to this process. The transaction is then over on the server (Django's own COMMIT that
+    follows finds none); nothing may fail after this returns. With `w.seen` a lot that changed since the run
+    read it fails the statement: LotsMoved (the transaction is rolled back).
     """
     inline = is_postgres() and max(len(w.picks), len(w.outcomes)) <= INLINE_RESULTS
+    if w.seen is not None and not (inline and run._state.adding):
+        raise LotsMoved  # checked only in a new run's one closing statement: plan it again, locking the lots
     if run._state.adding and not inline:
         run.save(force_insert=True)  # the results refer to it: insert it first (its summary follows below)
     events = w.events
@@ -205,15 +251,38 @@ def write_run(run: AllocationRun, w: RunWrites, now: datetime) -> None:
         _update_run(run, prefix, params)
         history_record(w.history[0], run, ADDITION, message=w.history[1])
     else:
-        with connection.cursor() as cursor:
-            cursor.execute(f"{prefix}SELECT (SELECT id FROM n), {'(SELECT count(*) FROM dl)' if events.rows else '0'}",
-                           params)
-            run.pk, delivered = cursor.fetchone()
+        delivered = "(SELECT count(*) FROM dl)" if events.rows else "0"
+        unmoved, checks = "0", []
+        if w.seen is not None and w.deltas:
+            unmoved, checks = "allocation_lots_unmoved(%s, (SELECT count(*) FROM d))", [len(w.deltas)]
+        try:
+            with connection.cursor() as cursor:
+                if w.seen is not None and w.outermost:
+                    execute(cursor, f"{prefix}SELECT set_config('{_CLOSED}', (SELECT id FROM n) || ' ' || {delivered} "
+                            f"|| ' ' || {unmoved}, false)", [*params, *checks],
+                            then=f"; COMMIT; SELECT current_setting('{_CLOSED}')")
+                    run.pk, delivered = map(int, cursor.fetchone()[0].split()[:2])
+                else:
+                    execute(cursor, f"{prefix}SELECT (SELECT id FROM n), {delivered}, {unmoved}", [*params, *checks])
+                    run.pk, delivered, _ = cursor.fetchone()
+        except (IntegrityError, OperationalError) as error:
+            if w.seen is not None and _lost_race(error):
+                raise LotsMoved from error
+            raise
         run._state.adding, run._state.db = False, connection.alias
         if delivered:
             delivery_kick.after_commit()
     if not inline:
         deliveries_for_run(run.pk, now, Subscriptions.active())
+
+
+# What PostgreSQL says of a statement that lost a race for rows it did not lock: a CHECK broken (a lot would
+# be oversold), a serialization failure (allocation_lots_unmoved: a lot changed or went), a deadlock.
+_RACE_CODES = {"23514", "40001", "40P01"}
+
+
+def _lost_race(error: Exception) -> bool:
+    return getattr(error.__cause__, "pgcode", None) in _RACE_CODES
 
 
 def _closing_ctes(run: AllocationRun, rows: tuple[Sequence, Sequence, Sequence], w: RunWrites,
@@ -246,7 +315,7 @@ def _closing_ctes(run: AllocationRun, rows: tuple[Sequence, Sequence, Sequence],
     if events:
         parts.append(f"dl AS ({_deliveries_sql()})")
         params += [DeliveryStatus.PENDING, now, now]
-    for name, sql_and_values in (("d", _lots_sql(w.deltas) if w.deltas else None),
+    for name, sql_and_values in (("d", _lots_sql(w.deltas, w.seen) if w.deltas else None),
                                  ("s", _statuses_sql(w.statuses, now, steps)
                                   if w.statuses or steps else None)):
         if sql_and_values:
@@ -255,6 +324,7 @@ def _closing_ctes(run: AllocationRun, rows: tuple[Sequence, Sequence, Sequence],
     return (f"WITH {', '.join(parts)} " if parts else ""), params
 
 
+@functools.cache
 def _history_sql() -> str:
     """Return the INSERT of a new run's history entry (`inventory_alloc.history`), named by the id `n` returns,
     by its user or else the "system" user, read in the same statement (none: no entry, never a failed run)."""
@@ -264,6 +334,7 @@ def _history_sql() -> str:
             f"(SELECT COALESCE(%s::integer, (SELECT id FROM {users} WHERE username = %s)) AS id) u WHERE u.id IS NOT NULL")
 
 
+@functools.cache
 def _deliveries_sql() -> str:
     """Return the INSERT of the deliveries of the events the closing statement inserts (`e`): one per active
     endpoint that receives each event's type (its `events` list holds it, or is empty: every type)."""
@@ -281,7 +352,7 @@ def _update_run(run: AllocationRun, prefix: str = "", params: Sequence = ()) -> 
         summary[-1] = str(summary[-1])
     sets = ", ".join(f"{name} = %s" for name in RUN_SUMMARY)
     with connection.cursor() as cursor:
-        cursor.execute(f"{prefix}UPDATE {table(AllocationRun)} SET {sets} WHERE id = %s", [*params, *summary, run.pk])
+        execute(cursor, f"{prefix}UPDATE {table(AllocationRun)} SET {sets} WHERE id = %s", [*params, *summary, run.pk])
 
 
 def decimal_sum(values: Iterable[Decimal]) -> Decimal:

@@ -89,6 +89,10 @@ DATABASES = {
     "default": env.db_url("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
 }
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
+# PostgreSQL: a run's hot statements are prepared on a connection from their second use on it, and run
+# with generic plans (allocation.sql.execute). Off behind PgBouncer in transaction mode, or where RDS
+# Proxy's pinning of a session that prepares matters.
+DB_PREPARE = env.bool("DJANGO_DB_PREPARE", default=True)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DJANGO_CONN_MAX_AGE", default=0))
     # Client-side cursors for QuerySet.iterator(): a server-side cursor costs a DECLARE,
@@ -102,7 +106,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DB_STATEMENT_TIMEOUT_MS = env.int("DJANGO_DB_STATEMENT_TIMEOUT", default=25_000)
     _options = DATABASES["default"].setdefault("OPTIONS", {})
     _options["options"] = (f"{_options.get('options', '')} -c lock_timeout={DB_LOCK_TIMEOUT_MS} "
-                           f"-c statement_timeout={DB_STATEMENT_TIMEOUT_MS}").strip()
+                           f"-c statement_timeout={DB_STATEMENT_TIMEOUT_MS}"
+                           f"{' -c plan_cache_mode=force_generic_plan' if DB_PREPARE else ''}").strip()
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Wait for a writer instead of failing at once with "database is locked"; take the
     # write lock when a transaction begins (no lock upgrade deadlocks between runs);

@@ -96,6 +96,7 @@ def test_releasing_the_same_allocation_twice_at_once_returns_it_only_once(postgr
 def test_a_run_holding_a_lot_queues_a_lot_edit_but_not_a_new_line_that_names_the_lot(
     postgres_only, transactional_db, monkeypatch,
 ):
+    """A run costed over the item's stock (here MOVING_AVERAGE) locks its lots as it reads them."""
     from django.db import connections, transaction
 
     from allocation import writes
@@ -118,7 +119,7 @@ def test_a_run_holding_a_lot_queues_a_lot_edit_but_not_a_new_line_that_names_the
 
     def run() -> None:
         try:
-            allocation_run(method=Method.FIFO, orders=[order.pk], as_of=AS_OF)
+            allocation_run(method=Method.MOVING_AVERAGE, orders=[order.pk], as_of=AS_OF)
         finally:
             connections.close_all()
 
@@ -154,3 +155,100 @@ def test_a_run_holding_a_lot_queues_a_lot_edit_but_not_a_new_line_that_names_the
     assert outcome.get("line") == lot.pk, outcome
     assert "edited" not in outcome and "lock timeout" in str(outcome["error"]), outcome
     assert Lot.objects.get(pk=lot.pk).allocated_quantity == 4
+
+
+def _changes(l1, l2, item) -> dict:
+    """What another session does to the lots while a one-order run of 4 units has planned on L1 (10 units at
+    10.0000, received Jan 5) and not written yet, and what the run then takes (lot, quantity, unit cost)."""
+    from stock.services import lot_delete, lot_update
+
+    def take(quantity):
+        def allocate() -> None:
+            order = order_with_lines(f"T{quantity}", date(2026, 1, 9), (item, quantity))
+            allocation_run(method=Method.FIFO, orders=[order.pk], as_of=AS_OF)
+        return allocate
+
+    return {
+        "cost changed": (lambda: lot_update(lot=l1, unit_cost="11.0000"), [("L1", 4, "11.0000")], 2),
+        "received later": (lambda: lot_update(lot=l1, received_on=date(2026, 1, 7)), [("L2", 4, "12.0000")], 2),
+        "expired": (lambda: lot_update(lot=l1, expires_on=date(2026, 1, 20)), [("L2", 4, "12.0000")], 2),
+        "deleted": (lambda: lot_delete(lot=l1), [("L2", 4, "12.0000")], 2),
+        "stock taken": (take(8), [("L1", 2, "10.0000"), ("L2", 2, "12.0000")], 2),
+        "room left": (take(3), [("L1", 4, "10.0000")], 1),
+    }
+
+
+@pytest.mark.parametrize("change", ["cost changed", "received later", "expired", "deleted", "stock taken", "room left"])
+def test_a_one_order_run_plans_on_unlocked_lots_and_plans_again_locking_them_if_one_moved(
+    postgres_only, transactional_db, monkeypatch, books_balance, change,
+):
+    """A one-order FIFO run reads its lots without locking them, so another session changes them at once; its
+    closing statement then takes from a lot only while it is as read and holds enough, else the run is planned
+    again (its first write rolled back), this time locking its lots."""
+    from django.db import connections, transaction
+
+    from allocation import writes
+
+    # given: a run of R1 (4 units) that has planned on L1 and stops before it writes
+    item = ItemFactory(item_code="WIDGET")
+    l1 = LotFactory(reference="L1", item=item, quantity=10, unit_cost="10.0000", received_on=date(2026, 1, 5))
+    l2 = LotFactory(reference="L2", item=item, quantity=10, unit_cost="12.0000", received_on=date(2026, 1, 6))
+    order = order_with_lines("R1", date(2026, 1, 10), (item, 4))
+    other, expected, writes_expected = _changes(l1, l2, item)[change]
+    planned, go_on = threading.Event(), threading.Event()
+    write_run, calls = writes.write_run, []
+
+    def paused_write_run(*args, **kwargs):
+        if threading.current_thread() is not runner:  # the other session's own run
+            return write_run(*args, **kwargs)
+        calls.append(args[1].seen)
+        if len(calls) == 1:
+            planned.set()
+            assert go_on.wait(30)
+        return write_run(*args, **kwargs)
+
+    monkeypatch.setattr(writes, "write_run", paused_write_run)
+    failures = []
+
+    def run() -> None:
+        try:
+            allocation_run(method=Method.FIFO, orders=[order.pk], as_of=AS_OF)
+        except BaseException as error:  # noqa: BLE001  (reported below)
+            failures.append(error)
+        finally:
+            connections.close_all()
+
+    runner = threading.Thread(target=run)
+    runner.start()
+    try:
+        assert planned.wait(30)
+        # when: another session changes the lots, and does not wait for the run
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SET LOCAL lock_timeout = '300ms'")
+            other()
+    finally:
+        go_on.set()
+        runner.join(30)
+    # then
+    assert failures == []
+    assert [seen is not None for seen in calls] == [True] + [False] * (writes_expected - 1)
+    taken = AllocationResult.objects.filter(order=order).order_by("lot__reference")
+    assert [(r.lot.reference, r.allocated_quantity, str(r.unit_cost)) for r in taken] == expected
+    assert Order.objects.get(pk=order.pk).status == "allocated"
+    assert_no_oversell(books_balance)
+
+
+def test_runs_plan_on_unlocked_lots_only_when_small_and_costed_at_the_lot(postgres_only, db):
+    from allocation.parameters import RunRequest
+    from allocation.services import UNLOCKED_PLAN_ORDERS, _plans_unlocked
+
+    def plans_unlocked(method, orders, **options) -> bool:
+        return _plans_unlocked(RunRequest.of(method=method, orders=orders, as_of=AS_OF, **options).new_run(None))
+
+    assert all(plans_unlocked(method, [1]) for method in (Method.FIFO, Method.LIFO, Method.FEFO, Method.SPECIFIC))
+    assert not any(plans_unlocked(method, [1]) for method in (
+        Method.AVERAGE, Method.MOVING_AVERAGE, Method.TOTAL_AVERAGE, Method.LAST_PURCHASE))
+    assert plans_unlocked(Method.FIFO, list(range(1, UNLOCKED_PLAN_ORDERS + 1)))
+    assert not plans_unlocked(Method.FIFO, list(range(1, UNLOCKED_PLAN_ORDERS + 2)))
+    assert not plans_unlocked(Method.FIFO, None)  # every open order
+    assert not plans_unlocked(Method.FIFO, [1], dry_run=True)  # locks nothing at all
