@@ -226,8 +226,9 @@ def write_run(run: AllocationRun, w: RunWrites, now: datetime) -> None:
 
     A new small run that planned on lots it did not lock (`w.seen`) in the connection's outermost transaction
     sends its COMMIT with its closing statement: it holds its lots only while the server writes, never across
-    a round trip to this process. The transaction is then over on the server (Django's own COMMIT that
-    follows finds none); nothing may fail after this returns. With `w.seen` a lot that changed since the run
+    a round trip to this process. The statement then begins an empty transaction for Django's own COMMIT to
+    end (a COMMIT outside a transaction is a warning in the server's log); nothing may fail after this
+    returns, the run being committed. With `w.seen` a lot that changed since the run
     read it fails the statement: LotsMoved (the transaction is rolled back).
     """
     inline = is_postgres() and max(len(w.picks), len(w.outcomes)) <= INLINE_RESULTS
@@ -260,7 +261,7 @@ def write_run(run: AllocationRun, w: RunWrites, now: datetime) -> None:
                 if w.seen is not None and w.outermost:
                     execute(cursor, f"{prefix}SELECT set_config('{_CLOSED}', (SELECT id FROM n) || ' ' || {delivered} "
                             f"|| ' ' || {unmoved}, false)", [*params, *checks],
-                            then=f"; COMMIT; SELECT current_setting('{_CLOSED}')")
+                            then=f"; COMMIT; BEGIN; SELECT current_setting('{_CLOSED}')")
                     run.pk, delivered = map(int, cursor.fetchone()[0].split()[:2])
                 else:
                     execute(cursor, f"{prefix}SELECT (SELECT id FROM n), {delivered}, {unmoved}", [*params, *checks])

@@ -252,3 +252,39 @@ def test_runs_plan_on_unlocked_lots_only_when_small_and_costed_at_the_lot(postgr
     assert not plans_unlocked(Method.FIFO, list(range(1, UNLOCKED_PLAN_ORDERS + 2)))
     assert not plans_unlocked(Method.FIFO, None)  # every open order
     assert not plans_unlocked(Method.FIFO, [1], dry_run=True)  # locks nothing at all
+
+
+def test_a_one_order_run_commits_in_its_closing_statement_and_leaves_the_session_clean(
+    postgres_only, transactional_db, monkeypatch,
+):
+    """The closing statement of a one-order run outside any transaction carries its COMMIT: the run is
+    committed by then, and Django's own COMMIT that follows ends an empty transaction, not a missing one."""
+    from django.db import connections
+
+    from allocation import writes
+
+    item = ItemFactory(item_code="WIDGET")
+    LotFactory(reference="L1", item=item, quantity=10, received_on=date(2026, 1, 5))
+    order = order_with_lines("R1", date(2026, 1, 10), (item, 4))
+    committed_before_django = []
+    write_run = writes.write_run
+
+    def watched_write_run(*args, **kwargs):
+        write_run(*args, **kwargs)
+        other = connections.create_connection("default")  # another session sees the run already
+        try:
+            with other.cursor() as cursor:
+                cursor.execute("SELECT allocated_quantity FROM stock_lot WHERE reference = 'L1'")
+                committed_before_django.append(cursor.fetchone()[0])
+        finally:
+            other.close()
+
+    monkeypatch.setattr(writes, "write_run", watched_write_run)
+    connection.ensure_connection()
+    connection.connection.notices.clear()
+    report = allocation_run(method=Method.FIFO, orders=[order.pk], as_of=AS_OF)
+    assert committed_before_django == [4]
+    assert report.run.pk and report.run.allocated_quantity == 4
+    assert not connection.in_atomic_block
+    assert not any("no transaction in progress" in notice for notice in connection.connection.notices)
+    assert AllocationResult.objects.get(order=order).allocated_quantity == 4
