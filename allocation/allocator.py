@@ -276,22 +276,26 @@ def basis_of(raw: tuple) -> Basis:
 def bases_json(bases: dict[int, tuple], names: dict) -> str:
     """Return lines' raw bases (`Allocator.bases`) as the JSON an outcome keeps ({line: [value, quantity, [lots],
     more lots]}, as `Basis.as_json`), written by hand: a big AVERAGE run has one per line, and the lots named
-    are the same for every line that began at the same lot (`names` caches them for the run)."""
+    are the same for every line that began at the same lot (`names` caches them for the run, by book and lot)."""
     parts = []
+    append = parts.append
     for line, raw in bases.items():
         value, quantity, book, start = raw
-        key = (id(book), start)
-        named = names.get(key)
+        by_start = names.get(book)
+        if by_start is None:
+            by_start = names[book] = {}
+        named = by_start.get(start)
         if named is None:
             basis = basis_of(raw)
-            named = names[key] = f"{json.dumps(list(basis.lots), ensure_ascii=False)},{'true' if basis.more_lots else 'false'}"
+            lots = json.dumps(list(basis.lots), ensure_ascii=False)
+            named = by_start[start] = f"{lots},{'true' if basis.more_lots else 'false'}"
         # the value as its Decimal would print (exponent -4), written from the int without making one
-        if book.costs is not None:
-            whole, part = divmod(abs(value), 10000)
-            said = f"{'-' if value < 0 else ''}{whole}.{part:04d}"
+        if book.costs is None:
+            append(f'"{line}":["{value}",{quantity},{named}]')
+        elif value >= 0:
+            append(f'"{line}":["{value // 10000}.{value % 10000:04d}",{quantity},{named}]')
         else:
-            said = str(value)
-        parts.append(f'"{line}":["{said}",{quantity},{named}]')
+            append(f'"{line}":["-{-value // 10000}.{-value % 10000:04d}",{quantity},{named}]')
     return "{" + ",".join(parts) + "}"
 
 

@@ -113,7 +113,7 @@ OUTCOMES = RowTable(
     RunOutcome,
     columns=(Column("order_id", "id"), Column("order_number", "text"), Column("status", "text"),
              Column("quantity", "int"), Column("amount", "decimal"), Column("reason", "text"),
-             Column("short_lines", "int"), Column("shortfalls", "json"), Column("bases", "json")),
+             Column("short_lines", "int"), Column("shortfalls", "json"), Column("bases", "text")),
     shared=(Column("run_id", "id"),),
 )
 

@@ -1,4 +1,6 @@
 """Allocation runs, their outcomes and results (picks), and closed total-average periods."""
+import json
+
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
@@ -45,6 +47,26 @@ class UncheckedJSONField(models.JSONField):
 
     def db_check(self, connection):
         return None
+
+
+class JSONTextField(models.TextField):
+    """JSON kept as text, for a document that is only ever written and read whole, never queried into.
+
+    On PostgreSQL a jsonb column converts every document it is given: for the average bases of a 50,000-line
+    AVERAGE run (about 4 MB) that was 65-85 ms of the write, against 30 ms for text. The value is what Python's
+    JSON encoder wrote; reading it parses it.
+    """
+
+    def from_db_value(self, value, expression, connection):
+        return None if value is None else json.loads(value)
+
+    def to_python(self, value):
+        return json.loads(value) if isinstance(value, str) else value
+
+    def get_prep_value(self, value):
+        if value is None or isinstance(value, str):
+            return value
+        return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
 class AllocationRun(models.Model):
@@ -127,7 +149,7 @@ class RunOutcome(models.Model):
     shortfalls = UncheckedJSONField(_("shortfalls"), default=list, blank=True)
     # Per line costed at an average (AVERAGE), what it was averaged over: {line id: [value, quantity, [lots],
     # more lots]} (`allocation.explain.Basis`); null for the other methods.
-    bases = UncheckedJSONField(_("average bases"), null=True, blank=True)
+    bases = JSONTextField(_("average bases"), null=True, blank=True)
 
     class Meta:
         ordering = ["run_id", "id"]

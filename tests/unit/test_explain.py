@@ -53,3 +53,22 @@ def test_each_pick_is_explained_in_one_line(given, said):
 def test_a_basis_survives_its_json_form():
     basis = Basis(D("2800.0000"), 250, ("L1", "L2", "L3"), True)
     assert Basis.from_json(basis.as_json()) == basis and Basis.from_json(None) is None
+
+
+@pytest.mark.parametrize("costs", ["4 places", "more places"])
+def test_a_runs_bases_are_written_as_each_basis_says_itself_in_json(costs):
+    """The JSON a run writes by hand for its lines' bases is what each Basis's own JSON form says."""
+    import json
+
+    from allocation.allocator import _ItemBook, bases_json, basis_of
+    from allocation.domain import LotSnapshot
+
+    cost = D("10.1234") if costs == "4 places" else D("10.12345")
+    lots = [LotSnapshot(n, 1, 5, cost, date(2026, 1, n), reference=f"L{n}") for n in range(1, 6)]
+    book = _ItemBook(lots, {lot.id for lot in lots}, track_value=True)
+    assert (book.costs is not None) == (costs == "4 places")
+    value = book.stock_value
+    raw = {101: (value, 25, book, 0), 102: (-value, 25, book, 0), 103: (value // 3, 10, book, 3)}
+    written = json.loads(bases_json(raw, {}))
+    assert written == {str(line): basis_of(basis).as_json() for line, basis in raw.items()}
+    assert written["101"][2:] == [["L1", "L2", "L3"], True] and written["103"][2:] == [["L4", "L5"], False]
