@@ -236,9 +236,11 @@ def execute(run: AllocationRun, *, progress: Progress | None = None) -> RunRepor
 
 
 def _plans_unlocked(run: AllocationRun) -> bool:
+    """Whether `run` plans on lots it reads unlocked: a new run (a queued one is saved, and not in a hurry) of a
+    few named orders by a method costed at the lot, on PostgreSQL."""
     orders = run.requested_orders
-    return (not run.dry_run and is_postgres() and orders is not None and len(orders) <= UNLOCKED_PLAN_ORDERS
-            and get_method(run.method).costing == "lot")
+    return (run._state.adding and not run.dry_run and is_postgres() and orders is not None
+            and len(orders) <= UNLOCKED_PLAN_ORDERS and get_method(run.method).costing == "lot")
 
 
 def _execute(run: AllocationRun, progress: Progress | None, *, lock_lots: bool) -> RunReport:

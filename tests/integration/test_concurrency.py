@@ -239,6 +239,8 @@ def test_a_one_order_run_plans_on_unlocked_lots_and_plans_again_locking_them_if_
 
 
 def test_runs_plan_on_unlocked_lots_only_when_small_and_costed_at_the_lot(postgres_only, db):
+    from django.utils import timezone
+
     from allocation.parameters import RunRequest
     from allocation.services import UNLOCKED_PLAN_ORDERS, _plans_unlocked
 
@@ -252,6 +254,10 @@ def test_runs_plan_on_unlocked_lots_only_when_small_and_costed_at_the_lot(postgr
     assert not plans_unlocked(Method.FIFO, list(range(1, UNLOCKED_PLAN_ORDERS + 2)))
     assert not plans_unlocked(Method.FIFO, None)  # every open order
     assert not plans_unlocked(Method.FIFO, [1], dry_run=True)  # locks nothing at all
+    queued = RunRequest.of(method=Method.FIFO, orders=[1], as_of=AS_OF).new_run(None)
+    queued.status, queued.started_at = "queued", timezone.now()
+    queued.save()  # a queued run is saved before it runs
+    assert not _plans_unlocked(queued)
 
 
 def test_a_one_order_run_commits_in_its_closing_statement_and_leaves_the_session_clean(
