@@ -44,7 +44,7 @@ from allocation.planning import Progress, plan_run
 from allocation.policies import DEFAULT_POLICY
 from allocation.releases import ReleaseReport, allocation_release, order_cancel, order_statuses_refresh  # noqa: F401
 from allocation.selectors import closed_period_covering, period_label, period_start_function
-from allocation.sql import is_postgres, lock_closed_books
+from allocation.sql import is_postgres, lock_closed_books, own_transaction
 from inventory_alloc.errors import Conflict
 from stock.models import Item
 
@@ -143,7 +143,7 @@ def _summarise(run: AllocationRun, outcomes: list[OrderOutcome], picks: list[Pic
 
 
 def _write(run: AllocationRun, orders: list[loads.OrderRow], plan: Plan, statuses: dict[int, str],
-           outcomes: list[tuple], user_id: int | None, seen: dict | None = None, outermost: bool = False) -> None:
+           outcomes: list[tuple], user_id: int | None, seen: dict | None = None, commits: bool = False) -> None:
     """Write the run with its events (one per order that got picks, one per order left short) and its one
     history entry (not one per result)."""
     deltas: dict[int, int] = defaultdict(int)
@@ -153,7 +153,7 @@ def _write(run: AllocationRun, orders: list[loads.OrderRow], plan: Plan, statuse
     said = (f"Allocated {run.allocated_quantity} units to {run.orders_considered} orders: "
             f"{run.orders_fully_allocated} fully, {run.orders_partly_allocated} partly, {run.orders_not_allocated} not.")
     writes.write_run(run, writes.RunWrites(plan.picks, deltas, statuses, outcomes, events, (user_id, said), seen,
-                                           outermost),
+                                           commits),
                      timezone.now())
 
 
@@ -244,19 +244,28 @@ def _plans_unlocked(run: AllocationRun) -> bool:
 
 
 def _execute(run: AllocationRun, progress: Progress | None, *, lock_lots: bool) -> RunReport:
+    """Plan and write `run` in one transaction: Django's (atomic), or, for a run planned on unlocked lots outside
+    any transaction and dated in the current period, one its statements begin and end themselves
+    (`allocation.sql.own_transaction`: no round trips for Django's BEGIN and COMMIT)."""
+    connection = transaction.get_connection()
+    own = (not lock_lots and connection.get_autocommit() and not connection.in_atomic_block
+           and run.as_of >= period_start_function()(timezone.localdate()))
+    with _collector_paused(), (own_transaction() if own else transaction.atomic()):
+        return _plan_and_write(run, progress, lock_lots=lock_lots, commits=own)
+
+
+def _plan_and_write(run: AllocationRun, progress: Progress | None, *, lock_lots: bool, commits: bool) -> RunReport:
     dry_run = run.dry_run
-    outermost = not transaction.get_connection().in_atomic_block
-    with _collector_paused(), transaction.atomic():
-        refuse_closed_books(run.as_of, lock=not dry_run)
-        order_rows, plan, statuses, seen = plan_run(run, lock=not dry_run, lock_lots=lock_lots, progress=progress)
-        _refuse_unfillable_single_order(run.requested_orders, plan)
-        _summarise(run, plan.outcomes, plan.picks)
-        outcomes = _outcome_rows(order_rows, plan)
-        plan.outcomes.clear()  # the rows say it all; a big run should not hold both
-        run.status = RunStatus.DONE
-        run.finished_at = timezone.now()
-        if not dry_run:
-            _write(run, order_rows, plan, statuses, outcomes, run.started_by_id, seen, outermost)
+    refuse_closed_books(run.as_of, lock=not dry_run)
+    order_rows, plan, statuses, seen = plan_run(run, lock=not dry_run, lock_lots=lock_lots, progress=progress)
+    _refuse_unfillable_single_order(run.requested_orders, plan)
+    _summarise(run, plan.outcomes, plan.picks)
+    outcomes = _outcome_rows(order_rows, plan)
+    plan.outcomes.clear()  # the rows say it all; a big run should not hold both
+    run.status = RunStatus.DONE
+    run.finished_at = timezone.now()
+    if not dry_run:
+        _write(run, order_rows, plan, statuses, outcomes, run.started_by_id, seen, commits)
     return RunReport(run, outcomes, plan.picks)
 
 

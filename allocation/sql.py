@@ -116,8 +116,13 @@ def execute(cursor, sql: str, params: Sequence, *, prepare: bool = True, then: s
     RDS Proxy where a session that prepares is pinned) turns it off; so does `prepare`. `then` (SQL without
     parameters) is sent after it in the same round trip.
     """
+    if getattr(connection, "own_transaction", None) == BEGIN_NEXT:  # the first statement of own_transaction
+        connection.own_transaction = BEGUN
+        head = "BEGIN; "
+    else:
+        head = ""
     if not prepare or not settings.DB_PREPARE or not is_postgres():
-        cursor.execute(sql + then, params)
+        cursor.execute(head + sql + then, params)
         return
     raw = connection.connection
     known = getattr(connection, "_prepared_statements", None)
@@ -126,14 +131,14 @@ def execute(cursor, sql: str, params: Sequence, *, prepare: bool = True, then: s
     calls = known[1]
     call = calls.get(sql, 0)
     if not isinstance(call, int):
-        cursor.execute(call + then, params)
+        cursor.execute(head + call + then, params)
     elif call < PREPARE_AFTER:
         calls[sql] = call + 1
-        cursor.execute(sql + then, params)
+        cursor.execute(head + sql + then, params)
     else:
         # Counted as prepared from here on: PREPARE outlives a transaction that fails after it.
         preparing, calls[sql] = _prepared_forms(sql)
-        cursor.execute(f"{preparing}; {calls[sql]}{then}", params)
+        cursor.execute(f"{head}{preparing}; {calls[sql]}{then}", params)
 
 
 _PLACEHOLDER = re.compile(r"%s((?:::[a-z]+(?: [a-z]+)*(?:\[\])?)?)")
@@ -150,3 +155,39 @@ def _prepared_forms(sql: str) -> tuple[str, str]:
 
     numbered = _PLACEHOLDER.sub(number, sql)
     return f"PREPARE {name} AS {numbered}", f"EXECUTE {name}({', '.join(f'%s{cast}' for cast in casts)})"
+
+
+# The states of `own_transaction` on a connection.
+BEGIN_NEXT, BEGUN, COMMITTED = "begin next", "begun", "committed"
+
+
+@contextlib.contextmanager
+def own_transaction() -> Iterator[None]:
+    """Run the block in one transaction that its own statements begin and end, outside Django's (PostgreSQL).
+
+    Django's atomic() costs two round trips of its own: psycopg2 sends BEGIN before the first statement, and
+    COMMIT after the last. Here, with the connection left in autocommit, the first statement sent through
+    `execute` carries the BEGIN, and the last must carry the COMMIT and say so (`committed`): a one-order
+    run's closing statement does (`allocation.writes.write_run`). If the block raises, or ends without that
+    COMMIT, the transaction is rolled back. Nothing inside may open an atomic block (its COMMIT would end
+    this transaction early): the run's path opens none. `transaction.on_commit` runs its callbacks at once
+    here, so it is called only after the COMMIT.
+    """
+    connection.ensure_connection()
+    connection.own_transaction = BEGIN_NEXT
+    try:
+        yield
+        if connection.own_transaction != COMMITTED:
+            raise RuntimeError("A transaction of its own ended without its COMMIT.")
+    except BaseException:
+        if connection.own_transaction == BEGUN and connection.connection is not None:
+            with contextlib.suppress(DatabaseError), connection.cursor() as cursor:
+                cursor.execute("ROLLBACK")
+        raise
+    finally:
+        connection.own_transaction = None
+
+
+def committed() -> None:
+    """Say that the statement just sent committed the transaction `own_transaction` began."""
+    connection.own_transaction = COMMITTED

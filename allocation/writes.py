@@ -25,7 +25,7 @@ from allocation.domain import LotSnapshot, Pick
 from allocation.events import RunEvents, Subscriptions, deliveries_for_run, delivery_kick
 from allocation.models import AllocationRun, Delivery, DeliveryStatus, WebhookEndpoint
 from allocation.rows import EVENTS, OUTCOMES, RESULTS
-from allocation.sql import chunked, execute, is_postgres, sqlite_rows_per_statement, table
+from allocation.sql import chunked, committed, execute, is_postgres, sqlite_rows_per_statement, table
 from inventory_alloc.history import ADDITION, LOG_COLUMNS, SYSTEM_USERNAME, history_record
 from orders.models import Order
 from stock.models import Lot
@@ -205,8 +205,8 @@ class RunWrites:
     # The lots the run took from as it read them, when it read them without locking (PostgreSQL): the closing
     # statement fails if one of them changed, went or no longer holds what the run takes (LotsMoved).
     seen: Mapping[int, LotSnapshot] | None = None
-    # The run's transaction is the connection's outermost: a small run's closing statement may commit it.
-    outermost: bool = False
+    # The run's transaction is its own (`allocation.sql.own_transaction`): the closing statement commits it.
+    commits: bool = False
 
 
 # Where a closing statement that commits leaves the new run's id and its number of deliveries, for the
@@ -224,12 +224,10 @@ def write_run(run: AllocationRun, w: RunWrites, now: datetime) -> None:
     orders: concurrent runs queued on the same lots then wait for as few round trips as possible, and a
     one-order run is three statements in all.
 
-    A new small run that planned on lots it did not lock (`w.seen`) in the connection's outermost transaction
-    sends its COMMIT with its closing statement: it holds its lots only while the server writes, never across
-    a round trip to this process. The statement then begins an empty transaction for Django's own COMMIT to
-    end (a COMMIT outside a transaction is a warning in the server's log); nothing may fail after this
-    returns, the run being committed. With `w.seen` a lot that changed since the run
-    read it fails the statement: LotsMoved (the transaction is rolled back).
+    A new small run that planned on lots it did not lock (`w.seen`) in a transaction of its own
+    (`w.commits`, see `allocation.sql.own_transaction`) sends its COMMIT with its closing statement: it holds
+    its lots only while the server writes, never across a round trip to this process. With `w.seen` a lot
+    that changed since the run read it fails the statement: LotsMoved (the transaction is rolled back).
     """
     inline = is_postgres() and max(len(w.picks), len(w.outcomes)) <= INLINE_RESULTS
     if w.seen is not None and not (inline and run._state.adding):
@@ -258,10 +256,11 @@ def write_run(run: AllocationRun, w: RunWrites, now: datetime) -> None:
             unmoved, checks = "allocation_lots_unmoved(%s, (SELECT count(*) FROM d))", [len(w.deltas)]
         try:
             with connection.cursor() as cursor:
-                if w.seen is not None and w.outermost:
+                if w.commits:
                     execute(cursor, f"{prefix}SELECT set_config('{_CLOSED}', (SELECT id FROM n) || ' ' || {delivered} "
                             f"|| ' ' || {unmoved}, false)", [*params, *checks],
-                            then=f"; COMMIT; BEGIN; SELECT current_setting('{_CLOSED}')")
+                            then=f"; COMMIT; SELECT current_setting('{_CLOSED}')")
+                    committed()
                     run.pk, delivered = map(int, cursor.fetchone()[0].split()[:2])
                 else:
                     execute(cursor, f"{prefix}SELECT (SELECT id FROM n), {delivered}, {unmoved}", [*params, *checks])

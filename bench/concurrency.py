@@ -79,7 +79,7 @@ def _held(holds: list[float], replans: list[int]):
         except writes.LotsMoved:
             replans[0] += 1
             raise
-        if w.seen is not None and w.outermost:  # committed by the closing statement: the lots are free again
+        if w.commits:  # committed by the closing statement: the lots are free again
             holds.append(time.perf_counter() - began)
 
     loads.lots, writes.write_run = lots, closing

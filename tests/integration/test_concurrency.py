@@ -178,13 +178,15 @@ def _changes(l1, l2, item) -> dict:
     }
 
 
+@pytest.mark.parametrize("dated", ["today", "in a past period"])
 @pytest.mark.parametrize("change", ["cost changed", "received later", "expired", "deleted", "stock taken", "room left"])
 def test_a_one_order_run_plans_on_unlocked_lots_and_plans_again_locking_them_if_one_moved(
-    postgres_only, transactional_db, monkeypatch, books_balance, change,
+    postgres_only, transactional_db, monkeypatch, books_balance, change, dated,
 ):
     """A one-order FIFO run reads its lots without locking them, so another session changes them at once; its
     closing statement then takes from a lot only while it is as read and holds enough, else the run is planned
-    again (its first write rolled back), this time locking its lots."""
+    again (its first write rolled back), this time locking its lots. Dated today it runs in a transaction of
+    its own (allocation.sql.own_transaction), else in Django's."""
     from django.db import connections, transaction
 
     from allocation import writes
@@ -201,7 +203,7 @@ def test_a_one_order_run_plans_on_unlocked_lots_and_plans_again_locking_them_if_
     def paused_write_run(*args, **kwargs):
         if threading.current_thread() is not runner:  # the other session's own run
             return write_run(*args, **kwargs)
-        calls.append(args[1].seen)
+        calls.append(args[1])
         if len(calls) == 1:
             planned.set()
             assert go_on.wait(30)
@@ -212,7 +214,7 @@ def test_a_one_order_run_plans_on_unlocked_lots_and_plans_again_locking_them_if_
 
     def run() -> None:
         try:
-            allocation_run(method=Method.FIFO, orders=[order.pk], as_of=AS_OF)
+            allocation_run(method=Method.FIFO, orders=[order.pk], as_of=None if dated == "today" else AS_OF)
         except BaseException as error:  # noqa: BLE001  (reported below)
             failures.append(error)
         finally:
@@ -231,7 +233,8 @@ def test_a_one_order_run_plans_on_unlocked_lots_and_plans_again_locking_them_if_
         runner.join(30)
     # then
     assert failures == []
-    assert [seen is not None for seen in calls] == [True] + [False] * (writes_expected - 1)
+    assert [w.seen is not None for w in calls] == [True] + [False] * (writes_expected - 1)
+    assert calls[0].commits == (dated == "today")
     taken = AllocationResult.objects.filter(order=order).order_by("lot__reference")
     assert [(r.lot.reference, r.allocated_quantity, str(r.unit_cost)) for r in taken] == expected
     assert Order.objects.get(pk=order.pk).status == "allocated"
@@ -263,8 +266,9 @@ def test_runs_plan_on_unlocked_lots_only_when_small_and_costed_at_the_lot(postgr
 def test_a_one_order_run_commits_in_its_closing_statement_and_leaves_the_session_clean(
     postgres_only, transactional_db, monkeypatch,
 ):
-    """The closing statement of a one-order run outside any transaction carries its COMMIT: the run is
-    committed by then, and Django's own COMMIT that follows ends an empty transaction, not a missing one."""
+    """A one-order run outside any transaction runs in a transaction of its own: its first statement carries
+    the BEGIN and its closing statement the COMMIT (the run is committed by then), and Django sends neither:
+    no COMMIT outside a transaction (a warning in the server's log), and the session is left in autocommit."""
     from django.db import connections
 
     from allocation import writes
@@ -288,9 +292,39 @@ def test_a_one_order_run_commits_in_its_closing_statement_and_leaves_the_session
     monkeypatch.setattr(writes, "write_run", watched_write_run)
     connection.ensure_connection()
     connection.connection.notices.clear()
-    report = allocation_run(method=Method.FIFO, orders=[order.pk], as_of=AS_OF)
+    report = allocation_run(method=Method.FIFO, orders=[order.pk])  # today: a past period's lock needs Django's
     assert committed_before_django == [4]
     assert report.run.pk and report.run.allocated_quantity == 4
-    assert not connection.in_atomic_block
-    assert not any("no transaction in progress" in notice for notice in connection.connection.notices)
+    assert not connection.in_atomic_block and connection.get_autocommit()
+    assert not any("transaction in progress" in notice for notice in connection.connection.notices)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT now() = statement_timestamp()")  # not inside a transaction left open
+        assert cursor.fetchone()[0]
     assert AllocationResult.objects.get(order=order).allocated_quantity == 4
+
+
+def test_a_run_refused_in_a_transaction_of_its_own_rolls_it_back(postgres_only, transactional_db):
+    from django.db import connections
+
+    from allocation.domain import InsufficientStock
+
+    item = ItemFactory(item_code="WIDGET")
+    LotFactory(reference="L1", item=item, quantity=3, received_on=date(2026, 1, 5))
+    order = order_with_lines("R1", date(2026, 1, 10), (item, 4))
+    connection.ensure_connection()
+    connection.connection.notices.clear()
+    with pytest.raises(InsufficientStock):  # today, all or nothing: refused after the order was locked
+        allocation_run(method=Method.FIFO, orders=[order.pk], allow_partial=False)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT now() = statement_timestamp()")  # not inside a transaction left open
+        assert cursor.fetchone()[0]
+    assert not any("transaction in progress" in notice for notice in connection.connection.notices)
+    other = connections.create_connection("default")  # the order's lock went with the rollback
+    try:
+        with other.cursor() as cursor:
+            cursor.execute("SET lock_timeout = '300ms'")
+            cursor.execute("SELECT id FROM orders_order WHERE id = %s FOR UPDATE", [order.pk])
+            assert cursor.fetchone() == (order.pk,)
+    finally:
+        other.close()
+    assert AllocationResult.objects.count() == 0 and Lot.objects.get().allocated_quantity == 0
