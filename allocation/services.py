@@ -94,13 +94,18 @@ class RunReport:
         return self.outcomes_head(len(self.outcome_rows))
 
 
+def _in_current_period(as_of: date) -> bool:
+    """Whether `as_of` falls in the period holding today (which cannot be closed yet)."""
+    return as_of >= period_start_function()(timezone.localdate())
+
+
 def refuse_closed_books(as_of: date, *, lock: bool) -> None:
     """Refuse a date on or before the end of a closed period (its averages are final).
 
     Only a period that has ended can be closed, so the current one needs no
     look-up. With `lock`, a concurrent period close waits for this transaction.
     """
-    if as_of >= period_start_function()(timezone.localdate()):
+    if _in_current_period(as_of):
         return
     if lock:
         lock_closed_books(exclusive=False)
@@ -249,7 +254,7 @@ def _execute(run: AllocationRun, progress: Progress | None, *, lock_lots: bool) 
     (`allocation.sql.own_transaction`: no round trips for Django's BEGIN and COMMIT)."""
     connection = transaction.get_connection()
     own = (not lock_lots and connection.get_autocommit() and not connection.in_atomic_block
-           and run.as_of >= period_start_function()(timezone.localdate()))
+           and _in_current_period(run.as_of))
     with _collector_paused(), (own_transaction() if own else transaction.atomic()):
         return _plan_and_write(run, progress, lock_lots=lock_lots, commits=own)
 

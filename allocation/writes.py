@@ -250,20 +250,20 @@ def write_run(run: AllocationRun, w: RunWrites, now: datetime) -> None:
         _update_run(run, prefix, params)
         history_record(w.history[0], run, ADDITION, message=w.history[1])
     else:
-        delivered = "(SELECT count(*) FROM dl)" if events.rows else "0"
+        deliveries = "(SELECT count(*) FROM dl)" if events.rows else "0"
         unmoved, checks = "0", []
         if w.seen is not None and w.deltas:
             unmoved, checks = "allocation_lots_unmoved(%s, (SELECT count(*) FROM d))", [len(w.deltas)]
         try:
             with connection.cursor() as cursor:
                 if w.commits:
-                    execute(cursor, f"{prefix}SELECT set_config('{_CLOSED}', (SELECT id FROM n) || ' ' || {delivered} "
+                    execute(cursor, f"{prefix}SELECT set_config('{_CLOSED}', (SELECT id FROM n) || ' ' || {deliveries} "
                             f"|| ' ' || {unmoved}, false)", [*params, *checks],
                             then=f"; COMMIT; SELECT current_setting('{_CLOSED}')")
                     committed()
                     run.pk, delivered = map(int, cursor.fetchone()[0].split()[:2])
                 else:
-                    execute(cursor, f"{prefix}SELECT (SELECT id FROM n), {delivered}, {unmoved}", [*params, *checks])
+                    execute(cursor, f"{prefix}SELECT (SELECT id FROM n), {deliveries}, {unmoved}", [*params, *checks])
                     run.pk, delivered, _ = cursor.fetchone()
         except (IntegrityError, OperationalError) as error:
             if w.seen is not None and _lost_race(error):
