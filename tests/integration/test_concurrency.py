@@ -1,5 +1,8 @@
 """Concurrent runs on PostgreSQL never oversell, whatever their interleaving."""
 import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import date
 
 import pytest
@@ -26,6 +29,52 @@ def assert_no_oversell(books_balance) -> None:
     for reference, quantity, allocated in Lot.objects.values_list("reference", "quantity", "allocated_quantity"):
         assert allocated <= quantity, reference
     books_balance()
+
+
+@dataclass
+class PausedRun:
+    """What a run paused before writing did: the RunWrites of each of its writes, and the error it raised."""
+
+    writes: list = field(default_factory=list)
+    errors: list = field(default_factory=list)
+
+
+@contextmanager
+def run_paused_before_writing(monkeypatch, job: Callable[[], object]) -> Iterator[PausedRun]:
+    """Run `job` (an allocation run) in a thread of its own that stops just before its first write
+    (`allocation.writes.write_run`) and goes on when the block ends; other threads' runs write as usual."""
+    from django.db import connections
+
+    from allocation import writes
+
+    paused, reached, go_on = PausedRun(), threading.Event(), threading.Event()
+    write_run = writes.write_run
+
+    def paused_write_run(run, w, now):
+        if threading.current_thread() is runner:
+            paused.writes.append(w)
+            if len(paused.writes) == 1:
+                reached.set()
+                assert go_on.wait(30)
+        return write_run(run, w, now)
+
+    def work() -> None:
+        try:
+            job()
+        except BaseException as error:  # noqa: BLE001  (the test reads it)
+            paused.errors.append(error)
+        finally:
+            connections.close_all()
+
+    monkeypatch.setattr(writes, "write_run", paused_write_run)
+    runner = threading.Thread(target=work)
+    runner.start()
+    try:
+        assert reached.wait(30)
+        yield paused
+    finally:
+        go_on.set()
+        runner.join(30)
 
 
 @pytest.mark.parametrize("method", [Method.FIFO, Method.MOVING_AVERAGE])
@@ -99,7 +148,6 @@ def test_a_run_holding_a_lot_queues_a_lot_edit_but_not_a_new_line_that_names_the
     """A run costed over the item's stock (here MOVING_AVERAGE) locks its lots as it reads them."""
     from django.db import connections, transaction
 
-    from allocation import writes
     from orders.models import OrderLine
     from stock.services import lot_update
 
@@ -107,26 +155,8 @@ def test_a_run_holding_a_lot_queues_a_lot_edit_but_not_a_new_line_that_names_the
     item = ItemFactory(item_code="WIDGET")
     lot = LotFactory(reference="L1", item=item, quantity=10, received_on=date(2026, 1, 5))
     order = order_with_lines("R1", date(2026, 1, 10), (item, 4))
-    holding, go_on = threading.Event(), threading.Event()
-    write_run = writes.write_run
-
-    def paused_write_run(*args, **kwargs):
-        holding.set()
-        assert go_on.wait(30)
-        return write_run(*args, **kwargs)
-
-    monkeypatch.setattr(writes, "write_run", paused_write_run)
-
-    def run() -> None:
-        try:
-            allocation_run(method=Method.MOVING_AVERAGE, orders=[order.pk], as_of=AS_OF)
-        finally:
-            connections.close_all()
-
-    runner = threading.Thread(target=run)
-    runner.start()
-    try:
-        assert holding.wait(30)
+    with run_paused_before_writing(
+            monkeypatch, lambda: allocation_run(method=Method.MOVING_AVERAGE, orders=[order.pk], as_of=AS_OF)):
         outcome: dict[str, object] = {}
 
         def other_session() -> None:
@@ -148,9 +178,6 @@ def test_a_run_holding_a_lot_queues_a_lot_edit_but_not_a_new_line_that_names_the
         worker = threading.Thread(target=other_session)
         worker.start()
         worker.join(30)
-    finally:
-        go_on.set()
-        runner.join(30)
     # then: the line was saved at once; the edit had to wait for the run (and gave up)
     assert outcome.get("line") == lot.pk, outcome
     assert "edited" not in outcome and "lock timeout" in str(outcome["error"]), outcome
@@ -187,9 +214,7 @@ def test_a_one_order_run_plans_on_unlocked_lots_and_plans_again_locking_them_if_
     closing statement then takes from a lot only while it is as read and holds enough, else the run is planned
     again (its first write rolled back), this time locking its lots. Dated today it runs in a transaction of
     its own (allocation.sql.own_transaction), else in Django's."""
-    from django.db import connections, transaction
-
-    from allocation import writes
+    from django.db import transaction
 
     # given: a run of R1 (4 units) that has planned on L1 and stops before it writes
     item = ItemFactory(item_code="WIDGET")
@@ -197,44 +222,17 @@ def test_a_one_order_run_plans_on_unlocked_lots_and_plans_again_locking_them_if_
     l2 = LotFactory(reference="L2", item=item, quantity=10, unit_cost="12.0000", received_on=date(2026, 1, 6))
     order = order_with_lines("R1", date(2026, 1, 10), (item, 4))
     other, expected, writes_expected = _changes(l1, l2, item)[change]
-    planned, go_on = threading.Event(), threading.Event()
-    write_run, calls = writes.write_run, []
-
-    def paused_write_run(*args, **kwargs):
-        if threading.current_thread() is not runner:  # the other session's own run
-            return write_run(*args, **kwargs)
-        calls.append(args[1])
-        if len(calls) == 1:
-            planned.set()
-            assert go_on.wait(30)
-        return write_run(*args, **kwargs)
-
-    monkeypatch.setattr(writes, "write_run", paused_write_run)
-    failures = []
-
-    def run() -> None:
-        try:
-            allocation_run(method=Method.FIFO, orders=[order.pk], as_of=None if dated == "today" else AS_OF)
-        except BaseException as error:  # noqa: BLE001  (reported below)
-            failures.append(error)
-        finally:
-            connections.close_all()
-
-    runner = threading.Thread(target=run)
-    runner.start()
-    try:
-        assert planned.wait(30)
+    as_of = None if dated == "today" else AS_OF
+    with run_paused_before_writing(
+            monkeypatch, lambda: allocation_run(method=Method.FIFO, orders=[order.pk], as_of=as_of)) as paused:
         # when: another session changes the lots, and does not wait for the run
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute("SET LOCAL lock_timeout = '300ms'")
             other()
-    finally:
-        go_on.set()
-        runner.join(30)
     # then
-    assert failures == []
-    assert [w.seen is not None for w in calls] == [True] + [False] * (writes_expected - 1)
-    assert calls[0].commits == (dated == "today")
+    assert paused.errors == []
+    assert [w.seen is not None for w in paused.writes] == [True] + [False] * (writes_expected - 1)
+    assert paused.writes[0].commits == (dated == "today")
     taken = AllocationResult.objects.filter(order=order).order_by("lot__reference")
     assert [(r.lot.reference, r.allocated_quantity, str(r.unit_cost)) for r in taken] == expected
     assert Order.objects.get(pk=order.pk).status == "allocated"
