@@ -1,4 +1,5 @@
 """Concurrent runs on PostgreSQL never oversell, whatever their interleaving."""
+import io
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -326,3 +327,50 @@ def test_a_run_refused_in_a_transaction_of_its_own_rolls_it_back(postgres_only, 
     finally:
         other.close()
     assert AllocationResult.objects.count() == 0 and Lot.objects.get().allocated_quantity == 0
+
+
+@pytest.mark.parametrize("door", ["api", "admin", "command"])
+def test_every_door_allocating_one_order_today_plans_unlocked_in_a_transaction_of_its_own(
+    postgres_only, transactional_db, monkeypatch, books_balance, door,
+):
+    """The API, the admin's action and the `allocate` command all reach the same one-order path: lots read
+    unlocked, taken and committed by the closing statement, the session left in autocommit."""
+    from django.contrib.auth import get_user_model
+    from django.core.management import call_command
+    from django.test import Client
+    from django.utils import timezone
+
+    from allocation import writes
+    from tests.api_support import API, client_for
+
+    item = ItemFactory(item_code="WIDGET")
+    LotFactory(reference="L1", item=item, quantity=10, received_on=date(2026, 1, 5))
+    order = order_with_lines("R1", date(2026, 1, 10), (item, 4))
+    boss = get_user_model().objects.create_superuser("boss", "boss@example.com", "s3cret-pass-123")
+    today = timezone.localdate().isoformat()
+    written, write_run = [], writes.write_run
+
+    def watched_write_run(run, w, now):
+        written.append(w)
+        return write_run(run, w, now)
+
+    monkeypatch.setattr(writes, "write_run", watched_write_run)
+    # when
+    if door == "api":
+        response = client_for(boss).post(f"{API}allocate/", {"method": "FIFO", "orders": [order.pk]}, format="json")
+        assert response.status_code == 201, response.content
+    elif door == "admin":
+        admin = Client()
+        admin.force_login(boss)
+        response = admin.post("/admin/orders/order/allocate/", {
+            "method": "FIFO", "policy": "order_date", "as_of": today, "allow_partial": "on", "allow_inbound": "on",
+            "allocate": "1", "_selected_action": [order.pk], "select_across": "0"}, follow=True)
+        assert response.status_code == 200
+    else:
+        call_command("allocate", "--method", "FIFO", "--orders", str(order.pk), stdout=io.StringIO())
+    # then
+    assert [(w.seen is not None, w.commits) for w in written] == [(True, True)]
+    assert AllocationResult.objects.get(order=order).allocated_quantity == 4
+    assert Order.objects.get(pk=order.pk).status == "allocated"
+    assert not connection.in_atomic_block and connection.get_autocommit()
+    assert_no_oversell(books_balance)
