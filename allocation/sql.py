@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterable, Iterator, Sequence
 
 from django.conf import settings
-from django.db import DatabaseError, connection
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connection, connections
 
 from inventory_alloc.statements import rows_per_statement
 
@@ -116,29 +116,43 @@ def execute(cursor, sql: str, params: Sequence, *, prepare: bool = True, then: s
     RDS Proxy where a session that prepares is pinned) turns it off; so does `prepare`. `then` (SQL without
     parameters) is sent after it in the same round trip.
     """
-    if getattr(connection, "own_transaction", None) == BEGIN_NEXT:  # the first statement of own_transaction
-        connection.own_transaction = BEGUN
-        head = "BEGIN; "
+    execute_all(cursor, [(sql, params)], prepare=prepare, then=then)
+
+
+def execute_all(cursor, statements: Sequence[tuple[str, Sequence]], *, prepare: bool = True, before: str = "",
+                then: str = "") -> None:
+    """Send `statements` ((sql, params) each, prepared as `execute` prepares one) in one round trip, after
+    `before` and before `then` (SQL without parameters); the cursor holds the last one's rows."""
+    db = connections[DEFAULT_DB_ALIAS]  # once: each use of the `connection` proxy looks it up again
+    if getattr(db, "own_transaction", None) == BEGIN_NEXT:  # the first statement of own_transaction
+        db.own_transaction = BEGUN
+        before = "BEGIN; " + before
+    if not prepare or not settings.DB_PREPARE or db.vendor != "postgresql":
+        texts = [sql for sql, _ in statements]
     else:
-        head = ""
-    if not prepare or not settings.DB_PREPARE or not is_postgres():
-        cursor.execute(head + sql + then, params)
-        return
-    raw = connection.connection
-    known = getattr(connection, "_prepared_statements", None)
-    if known is None or known[0] is not raw:  # a new connection has none of them
-        known = connection._prepared_statements = (raw, {})
-    calls = known[1]
+        raw = db.connection
+        known = getattr(db, "_prepared_statements", None)
+        if known is None or known[0] is not raw:  # a new connection has none of them
+            known = db._prepared_statements = (raw, {})
+        texts = [_prepared_text(known[1], sql) for sql, _ in statements]
+    if len(statements) == 1:
+        cursor.execute(before + texts[0] + then, statements[0][1])
+    else:
+        cursor.execute(before + "; ".join(texts) + then, [value for _, params in statements for value in params])
+
+
+def _prepared_text(calls: dict, sql: str) -> str:
+    """Return what to send for `sql` on a connection that has run or prepared the statements in `calls`: `sql`
+    itself, then its PREPARE and first EXECUTE, then its EXECUTE."""
     call = calls.get(sql, 0)
     if not isinstance(call, int):
-        cursor.execute(head + call + then, params)
-    elif call < PREPARE_AFTER:
+        return call
+    if call < PREPARE_AFTER:
         calls[sql] = call + 1
-        cursor.execute(head + sql + then, params)
-    else:
-        # Counted as prepared from here on: PREPARE outlives a transaction that fails after it.
-        preparing, calls[sql] = _prepared_forms(sql)
-        cursor.execute(f"{head}{preparing}; {calls[sql]}{then}", params)
+        return sql
+    # Counted as prepared from here on: PREPARE outlives a transaction that fails after it.
+    preparing, calls[sql] = _prepared_forms(sql)
+    return f"{preparing}; {calls[sql]}"
 
 
 _PLACEHOLDER = re.compile(r"%s((?:::[a-z]+(?: [a-z]+)*(?:\[\])?)?)")

@@ -19,13 +19,13 @@ from operator import attrgetter
 from django.contrib.admin.models import LogEntry
 from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.models import ContentType
-from django.db import DEFAULT_DB_ALIAS, IntegrityError, OperationalError, connection, connections
+from django.db import DEFAULT_DB_ALIAS, IntegrityError, OperationalError, connection, connections, models
 
 from allocation.domain import LotSnapshot, Pick
 from allocation.events import RunEvents, Subscriptions, deliveries_for_run, delivery_kick
 from allocation.models import AllocationRun, Delivery, DeliveryStatus, WebhookEndpoint
 from allocation.rows import EVENTS, OUTCOMES, RESULTS
-from allocation.sql import chunked, committed, execute, is_postgres, sqlite_rows_per_statement, table
+from allocation.sql import chunked, committed, execute, execute_all, is_postgres, sqlite_rows_per_statement, table
 from inventory_alloc.history import ADDITION, LOG_COLUMNS, SYSTEM_USERNAME, history_record
 from orders.models import Order
 from stock.models import Lot
@@ -69,22 +69,42 @@ def insert_rows(run: AllocationRun, picks: Sequence[Pick], outcomes: Sequence[tu
 
 
 @functools.cache
-def _run_insert(with_id: bool) -> tuple[str, tuple]:
-    """Return the INSERT of a run with every column (and its id, if `with_id`) and the fields in its order."""
+def _run_insert(with_id: bool) -> tuple[str, tuple, tuple]:
+    """Return the INSERT of a run with every column (and its id, if `with_id`), the fields in its order and the
+    type of value each stores as it is (`_plain_type`)."""
     fields = tuple(f for f in AllocationRun._meta.local_concrete_fields if with_id or not f.primary_key)
     columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
-    return f"INSERT INTO {table(AllocationRun)} ({columns}) VALUES ({', '.join(['%s'] * len(fields))})", fields
+    return (f"INSERT INTO {table(AllocationRun)} ({columns}) VALUES ({', '.join(['%s'] * len(fields))})", fields,
+            tuple(map(_plain_type, fields)))
+
+
+def _plain_type(field: models.Field) -> type | None:
+    """Return the type of value that `field` would prepare for PostgreSQL unchanged (None: always ask it)."""
+    for kinds, plain in (((models.BooleanField,), bool), ((models.IntegerField, models.ForeignKey), int),
+                         ((models.CharField, models.TextField), str), ((models.DecimalField,), Decimal)):
+        if isinstance(field, kinds):
+            return plain
+    return None
 
 
 def _run_insert_sql(run: AllocationRun) -> tuple[str, list]:
-    """Return an INSERT of `run` with every column, each value prepared by its field as `save()` does.
+    """Return an INSERT of `run` with every column (PostgreSQL), each value prepared by its field as `save()` does.
 
-    Written here rather than compiled by the ORM (a third of the time) because
-    it runs while the lots are locked.
+    Written here rather than compiled by the ORM (a third of the time) because it is part of the run's closing
+    statement; a NULL, or a value of the one type a field stores unchanged (a str, choices included, for a
+    text field; an int, not a bool, for an integer), skips the field's preparing.
     """
-    sql, fields = _run_insert(run.pk is not None)
+    sql, fields, plains = _run_insert(run.pk is not None)
     db = connections[DEFAULT_DB_ALIAS]
-    return sql, [f.get_db_prep_save(getattr(run, f.attname), db) for f in fields]
+    values = []
+    for field, plain in zip(fields, plains, strict=True):
+        value = getattr(run, field.attname)
+        if (value is None and field.null) or (plain is not None and (type(value) is plain or (
+                plain is str and isinstance(value, str)))):
+            values.append(value)
+        else:
+            values.append(field.get_db_prep_save(value, db))
+    return sql, values
 
 
 class LotsMoved(Exception):
@@ -245,26 +265,27 @@ def write_run(run: AllocationRun, w: RunWrites, now: datetime) -> None:
         history_record(w.history[0], run, ADDITION, message=w.history[1])
         return
     rows = (w.picks, w.outcomes, events.rows) if inline else ((), (), ())
-    prefix, params = _closing_ctes(run, rows, w, events.steps, now)
+    apart = w.commits and bool(w.deltas)  # the lots in a statement of their own, after the rest (_lots_apart)
+    prefix, params = _closing_ctes(run, rows, w, events.steps, now, lots=not apart)
     if not run._state.adding:
         _update_run(run, prefix, params)
         history_record(w.history[0], run, ADDITION, message=w.history[1])
     else:
         deliveries = "(SELECT count(*) FROM dl)" if events.rows else "0"
-        unmoved, checks = "0", []
-        if w.seen is not None and w.deltas:
-            unmoved, checks = "allocation_lots_unmoved(%s, (SELECT count(*) FROM d))", [len(w.deltas)]
+        unmoved, checks = "", []
+        if w.seen is not None and w.deltas and not apart:
+            unmoved, checks = " || ' ' || allocation_lots_unmoved(%s, (SELECT count(*) FROM d))", [len(w.deltas)]
+        statements = [(f"{prefix}SELECT set_config('{_CLOSED}', (SELECT id FROM n) || ' ' || {deliveries}{unmoved}, "
+                       "false)", [*params, *checks])]
+        if apart:
+            statements.append(_lots_apart(w.deltas, w.seen))
         try:
             with connection.cursor() as cursor:
+                execute_all(cursor, statements, before="SET CONSTRAINTS ALL IMMEDIATE; " if apart else "",
+                            then=f"{'; COMMIT' if w.commits else ''}; SELECT current_setting('{_CLOSED}')")
                 if w.commits:
-                    execute(cursor, f"{prefix}SELECT set_config('{_CLOSED}', (SELECT id FROM n) || ' ' || {deliveries} "
-                            f"|| ' ' || {unmoved}, false)", [*params, *checks],
-                            then=f"; COMMIT; SELECT current_setting('{_CLOSED}')")
                     committed()
-                    run.pk, delivered = map(int, cursor.fetchone()[0].split()[:2])
-                else:
-                    execute(cursor, f"{prefix}SELECT (SELECT id FROM n), {deliveries}, {unmoved}", [*params, *checks])
-                    run.pk, delivered, _ = cursor.fetchone()
+                run.pk, delivered = map(int, cursor.fetchone()[0].split()[:2])
         except (IntegrityError, OperationalError) as error:
             if w.seen is not None and _lost_race(error):
                 raise LotsMoved from error
@@ -274,6 +295,19 @@ def write_run(run: AllocationRun, w: RunWrites, now: datetime) -> None:
             delivery_kick.after_commit()
     if not inline:
         deliveries_for_run(run.pk, now, Subscriptions.active())
+
+
+def _lots_apart(deltas: Mapping[int, int], seen: Mapping[int, LotSnapshot]) -> tuple[str, list]:
+    """Return the statement that ends a one-order run's closing round trip (`write_run`): it adds to the lots the
+    run took from, if still as read, and fails (serialization_failure) if fewer were updated.
+
+    Sent after the statement writing everything else, with the foreign keys checked at the end of each
+    statement (SET CONSTRAINTS ALL IMMEDIATE) rather than at the COMMIT: so the hot lots' row locks, which the
+    next runs queue for, are held only for this UPDATE and the COMMIT, not while the run, its results,
+    outcomes, events and history go in and their references are checked.
+    """
+    sql, values = _lots_sql(deltas, seen)
+    return f"WITH d AS ({sql}) SELECT allocation_lots_unmoved(%s, (SELECT count(*) FROM d))", [*values, len(deltas)]
 
 
 # What PostgreSQL says of a statement that lost a race for rows it did not lock: a CHECK broken (a lot would
@@ -286,12 +320,12 @@ def _lost_race(error: Exception) -> bool:
 
 
 def _closing_ctes(run: AllocationRun, rows: tuple[Sequence, Sequence, Sequence], w: RunWrites,
-                  steps: Mapping[int, int], now: datetime) -> tuple[str, list]:
+                  steps: Mapping[int, int], now: datetime, *, lots: bool = True) -> tuple[str, list]:
     """Return the WITH clause of a run's closing statement (PostgreSQL) and its parameters.
 
     It inserts the run if it is new (`n`) with its history entry (`h`), then the results, outcomes and events
     given (`r`, `o`, `e`, naming the run by the id `n` returns) and the events' deliveries (`dl`), adds to the
-    lots (`d`) and sets the orders' statuses and sequences (`s`); the statement that follows returns the new
+    lots (`d`, unless `lots` is off) and sets the orders' statuses and sequences (`s`); the statement that follows returns the new
     run's id or updates a queued run's summary.
     """
     picks, outcomes, events = rows
@@ -315,7 +349,7 @@ def _closing_ctes(run: AllocationRun, rows: tuple[Sequence, Sequence, Sequence],
     if events:
         parts.append(f"dl AS ({_deliveries_sql()})")
         params += [DeliveryStatus.PENDING, now, now]
-    for name, sql_and_values in (("d", _lots_sql(w.deltas, w.seen) if w.deltas else None),
+    for name, sql_and_values in (("d", _lots_sql(w.deltas, w.seen) if w.deltas and lots else None),
                                  ("s", _statuses_sql(w.statuses, now, steps)
                                   if w.statuses or steps else None)):
         if sql_and_values:

@@ -374,3 +374,51 @@ def test_every_door_allocating_one_order_today_plans_unlocked_in_a_transaction_o
     assert Order.objects.get(pk=order.pk).status == "allocated"
     assert not connection.in_atomic_block and connection.get_autocommit()
     assert_no_oversell(books_balance)
+
+
+def test_a_one_order_run_today_writes_everything_else_before_it_waits_for_its_lot(postgres_only, transactional_db):
+    """The closing round trip of a run in a transaction of its own writes the run, its results, outcome, event
+    and history (their references checked then) in one statement, and only then updates the lots in another:
+    a run queued behind a hot lot holds it for that UPDATE and the COMMIT alone."""
+    from django.db import connections
+
+    item = ItemFactory(item_code="WIDGET")
+    lot = LotFactory(reference="L1", item=item, quantity=10, received_on=date(2026, 1, 5))
+    order = order_with_lines("R1", date(2026, 1, 10), (item, 4))
+    holder, watcher = connections.create_connection("default"), connections.create_connection("default")
+    try:
+        with watcher.cursor() as cursor:
+            cursor.execute("SELECT last_value FROM allocation_allocationresult_id_seq")
+            results_before = cursor.fetchone()[0]
+        holder.set_autocommit(False)
+        with holder.cursor() as cursor:  # another run's hold on the lot, as a run takes it
+            cursor.execute("UPDATE stock_lot SET allocated_quantity = allocated_quantity WHERE id = %s", [lot.pk])
+            cursor.execute("SELECT pg_backend_pid()")
+            holder_pid = cursor.fetchone()[0]
+        # when: the run reaches the lot
+        errors: list = []
+        runner = threading.Thread(target=lambda: errors.extend(
+            at_once([lambda: allocation_run(method=Method.FIFO, orders=[order.pk])])))
+        runner.start()
+        with watcher.cursor() as cursor:
+            for _ in range(300):
+                cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE %s = ANY(pg_blocking_pids(pid))",
+                               [holder_pid])
+                if cursor.fetchone()[0]:
+                    break
+                threading.Event().wait(0.01)
+            else:
+                pytest.fail("the run never waited for the lot")
+            # then: it has inserted its result already (its id drawn), and waits for the lot's UPDATE
+            cursor.execute("SELECT last_value FROM allocation_allocationresult_id_seq")
+            assert cursor.fetchone()[0] > results_before
+            cursor.execute("SELECT query FROM pg_stat_activity WHERE %s = ANY(pg_blocking_pids(pid))", [holder_pid])
+            assert "SET CONSTRAINTS ALL IMMEDIATE" in cursor.fetchone()[0]
+        holder.rollback()
+        runner.join(30)
+    finally:
+        holder.close()
+        watcher.close()
+    assert errors == []
+    assert AllocationResult.objects.get(order=order).allocated_quantity == 4
+    assert Lot.objects.get(pk=lot.pk).allocated_quantity == 4
