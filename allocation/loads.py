@@ -18,9 +18,9 @@ from django.db import connection
 
 from allocation.domain import COST_PLACES
 from allocation.models import AllocationResult
-from allocation.sql import PREPARED_VALUES, batch_size, chunked, execute, in_list, is_postgres, table
+from allocation.sql import PREPARED_VALUES, batch_size, chunked, execute, execute_all, in_list, is_postgres, table
 from inventory_alloc.errors import InvalidInput, NotFound
-from orders.models import ALLOCATABLE_STATUSES, Order, OrderLine
+from orders.models import ALLOCATABLE_STATUSES, Order, OrderLine, OrderStatus
 from stock.models import Lot
 
 FETCH = 10_000
@@ -60,10 +60,14 @@ def order_rows(ids: list[int] | None, *, lock: bool) -> list[OrderRow]:
     rows = []
     for chunk in chunked(ids, batch_size()):
         rows += [OrderRow(*row) for row in orders(chunk, lock=lock)]
+    _refuse_missing(ids, rows)
+    return rows
+
+
+def _refuse_missing(ids: list[int], rows: list[OrderRow]) -> None:
     missing = sorted(set(ids) - {row.id for row in rows})
     if missing:
         raise NotFound(f"No order with id {', '.join(map(str, missing[:20]))}.", orders=missing)
-    return rows
 
 
 @functools.lru_cache(maxsize=4096)
@@ -100,6 +104,14 @@ def orders(ids: Sequence[int] | None, *, lock: bool) -> Iterator[tuple]:
         yield order_id, number, status, _day(ordered_on), priority, customer_id, sequence
 
 
+# A line: (id, order, item, quantity, named lot, actively allocated). A correlated sum per line (an index probe
+# on result_line_idx each) rather than a join and GROUP BY: a join lets the planner scan every result ever
+# written, which makes a one-order run slower as the history grows.
+_LINE_COLUMNS = ("l.id, l.order_id, l.item_id, l.quantity, l.lot_id, "
+                 "COALESCE((SELECT SUM(r.allocated_quantity) FROM {results} r "
+                 "WHERE r.order_line_id = l.id AND r.released_at IS NULL), 0)")
+
+
 def lines(order_ids: Sequence[int] | None) -> Iterator[tuple]:
     """Yield (id, order, item, quantity, named lot, actively allocated) of the orders' lines, by id."""
     if order_ids is None:
@@ -107,16 +119,56 @@ def lines(order_ids: Sequence[int] | None) -> Iterator[tuple]:
         join = f"JOIN {table(Order)} o ON o.id = l.order_id "
     else:
         (where, params), join = in_list("l.order_id", order_ids), ""
-    # A correlated sum per line (an index probe on result_line_idx each) rather than
-    # a join and GROUP BY: a join lets the planner scan every result ever written,
-    # which makes a one-order run slower as the history grows.
-    sql = (
-        "SELECT l.id, l.order_id, l.item_id, l.quantity, l.lot_id, "
-        f"COALESCE((SELECT SUM(r.allocated_quantity) FROM {table(AllocationResult)} r "
-        "WHERE r.order_line_id = l.id AND r.released_at IS NULL), 0) "
-        f"FROM {table(OrderLine)} l {join}WHERE {where} ORDER BY l.id"
-    )
+    sql = (f"SELECT {_LINE_COLUMNS.format(results=table(AllocationResult))} "
+           f"FROM {table(OrderLine)} l {join}WHERE {where} ORDER BY l.id")
     return _rows(sql, params, order_ids)
+
+
+def _usable(day, *, allow_inbound: bool) -> tuple[str, list]:
+    """Return the condition on a lot a run may take from at `day` (not full, not expired, received unless inbound is
+    allowed) and its parameters."""
+    where = " AND allocated_quantity < quantity AND (expires_on IS NULL OR expires_on >= %s)"
+    return (where, [day]) if allow_inbound else (where + " AND received_on <= %s", [day, day])
+
+
+def few_orders(ids: list[int], as_of: date, *, allow_inbound: bool) -> tuple[list[OrderRow], list[tuple], list[tuple]]:
+    """Lock the orders; return them (as `order_rows`), the lines of those not cancelled (as `lines` yields them)
+    and, unlocked, the usable lots (as `lots` yields them) of the items those dated by `as_of` still need; in
+    one round trip (PostgreSQL). NotFound names missing ids.
+
+    A run of a few orders planned on lots it does not lock (`allocation.services.UNLOCKED_PLAN_ORDERS`)
+    needs all three before it can plan, and the lines and lots depend only on the orders: so the statement
+    locking the orders and the one reading everything are sent together, one after the other (the read sees
+    what committed before the locks were granted, as a read sent after them would). Each table is reached by
+    its index from the ids (never a join the planner might turn into a scan of every line: the plan is made
+    once per connection, generic).
+    """
+    usable, day = _usable(as_of, allow_inbound=allow_inbound)
+    order_columns = "id, order_number, status, order_date, priority, customer_id, event_sequence"
+    read = (f"WITH o AS (SELECT {order_columns} FROM {table(Order)} WHERE id = ANY(%s::bigint[])), "
+            f"l AS (SELECT {_LINE_COLUMNS.format(results=table(AllocationResult))} AS done FROM {table(OrderLine)} l "
+            "WHERE l.order_id = ANY(%s::bigint[]) AND l.order_id NOT IN (SELECT id FROM o WHERE status = %s)) "
+            "SELECT 0 AS kind, id, priority::bigint AS a, customer_id AS b, event_sequence::bigint AS c, NULL::bigint "
+            "AS d, NULL::bigint AS e, NULL::numeric AS n, order_date AS d1, NULL::date AS d2, NULL::date AS d3, "
+            "order_number AS t1, status AS t2 FROM o UNION ALL "
+            "SELECT 1, id, order_id, item_id, quantity, lot_id, done, NULL, NULL, NULL, NULL, NULL, NULL FROM l UNION ALL "
+            "SELECT 2, id, item_id, quantity, allocated_quantity, NULL, NULL, unit_cost, received_on, eta, expires_on, "
+            f"reference, NULL FROM {table(Lot)} WHERE item_id IN (SELECT item_id FROM l WHERE quantity > done "
+            f"AND order_id IN (SELECT id FROM o WHERE order_date <= %s)){usable} ORDER BY kind, id")
+    lock = f"SELECT 1 FROM {table(Order)} WHERE id = ANY(%s::bigint[]) ORDER BY id FOR UPDATE"
+    found: tuple[list, list, list] = ([], [], [])
+    with connection.cursor() as cursor:
+        execute_all(cursor, [(lock, [ids]), (read, [ids, ids, OrderStatus.CANCELLED, as_of, *day])],
+                    prepare=len(ids) <= PREPARED_VALUES)
+        for kind, row_id, a, b, c, d, e, cost, day1, day2, day3, text1, text2 in cursor.fetchall():
+            if kind == 0:
+                found[0].append(OrderRow(row_id, text1, text2, day1, a, b, c))
+            elif kind == 1:
+                found[1].append((row_id, a, b, c, d, e))
+            else:
+                found[2].append((row_id, a, b, c, cost, day1, day2, day3, text1))
+    _refuse_missing(ids, found[0])
+    return found
 
 
 def lots(item_ids: Sequence[int] | None, as_of: date, *, allow_inbound: bool, lock: bool,
@@ -132,11 +184,8 @@ def lots(item_ids: Sequence[int] | None, as_of: date, *, allow_inbound: bool, lo
         where, params = in_list("id", ids)
     else:
         where, params = in_list("item_id", item_ids)
-        where += " AND allocated_quantity < quantity AND (expires_on IS NULL OR expires_on >= %s)"
-        params.append(day)
-        if not allow_inbound:
-            where += " AND received_on <= %s"
-            params.append(day)
+        usable, values = _usable(day, allow_inbound=allow_inbound)
+        where, params = where + usable, [*params, *values]
     cost = "unit_cost" if is_postgres() else "CAST(unit_cost AS TEXT)"
     # A run changes only a lot's allocated quantity, never its key: NO KEY UPDATE still
     # queues other runs, releases, lot edits and deletes (all lock the lot at least as

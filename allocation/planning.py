@@ -66,12 +66,13 @@ def _lines(order_ids: list[int] | None) -> Iterator[tuple[int, int, int, int, in
 
 
 def read_demands(order_ids: list[int] | None, orders: dict[int, loads.OrderRow], serving: set[int],
-                 method: AllocationMethod) -> Demands:
-    """Read the lines of the orders (only those in `orders` count); the `serving` ones need their lots."""
+                 method: AllocationMethod, rows: list[tuple] | None = None) -> Demands:
+    """Read the lines of the orders, unless given as `rows` (only those in `orders` count); the `serving` ones
+    need their lots."""
     demands = Demands()
     ordered, allocated, per_order, items = demands.ordered, demands.allocated, demands.per_order, demands.items
     named_only = method.named_lot_only
-    for line_id, order_id, item_id, quantity, lot_id, done in _lines(order_ids):
+    for line_id, order_id, item_id, quantity, lot_id, done in _lines(order_ids) if rows is None else rows:
         if order_id not in orders:  # an order that became open after the orders were read
             continue
         ordered[order_id] += quantity
@@ -84,11 +85,14 @@ def read_demands(order_ids: list[int] | None, orders: dict[int, loads.OrderRow],
     return demands
 
 
-def read_lots(item_ids: set[int], named: set[int], as_of: date, *, allow_inbound: bool, lock: bool) -> list[LotSnapshot]:
-    """Read (and lock) the usable lots of the items, and the named lots the run cannot use (to say why)."""
-    rows = []
-    for chunk in chunked(sorted(item_ids), batch_size()):
-        rows += loads.lots(chunk, as_of, allow_inbound=allow_inbound, lock=lock)
+def read_lots(item_ids: set[int], named: set[int], as_of: date, *, allow_inbound: bool, lock: bool,
+              rows: list[tuple] | None = None) -> list[LotSnapshot]:
+    """Read (and lock) the usable lots of the items, unless given as `rows`, and the named lots the run cannot use
+    (to say why)."""
+    if rows is None:
+        rows = []
+        for chunk in chunked(sorted(item_ids), batch_size()):
+            rows += loads.lots(chunk, as_of, allow_inbound=allow_inbound, lock=lock)
     seen = {row[0] for row in rows}
     for chunk in chunked(sorted(named - seen), batch_size()):
         rows += loads.lots(None, as_of, allow_inbound=allow_inbound, lock=False, ids=chunk)
@@ -122,17 +126,22 @@ def plan_run(run: AllocationRun, *, lock: bool, progress: Progress | None, lock_
     An order placed after the allocation date did not exist at D: it takes nothing (ALLOCATION.md).
     """
     method, policy, order_ids = get_method(run.method), get_policy(run.policy), run.requested_orders
-    orders = loads.order_rows(order_ids, lock=lock)
+    line_rows = lot_rows = None
+    if lock and not lock_lots and order_ids is not None:  # a few orders on unlocked lots: one round trip reads all
+        orders, line_rows, lot_rows = loads.few_orders(order_ids, run.as_of, allow_inbound=run.allow_inbound)
+    else:
+        orders = loads.order_rows(order_ids, lock=lock)
     live = [o for o in orders if o.status != OrderStatus.CANCELLED]
     later = {o.id for o in live if o.order_date > run.as_of}
     serving = [o for o in live if o.id not in later]
     read_ids = None if order_ids is None else [o.id for o in live]
-    demands = read_demands(read_ids, {o.id: o for o in orders}, {o.id for o in serving}, method) if live else Demands()
+    demands = (read_demands(read_ids, {o.id: o for o in orders}, {o.id for o in serving}, method, line_rows)
+               if live else Demands())
     if order_ids is None:  # every open order: one partly shipped with nothing left to allocate is not among them
         serving = [o for o in serving if o.status != OrderStatus.PARTIALLY_SHIPPED
                    or any(line.quantity > 0 for line in demands.per_order.get(o.id, ()))]
     lots = read_lots(demands.items, demands.named_lots, run.as_of, allow_inbound=run.allow_inbound,
-                     lock=lock and lock_lots) if demands.items else []
+                     lock=lock and lock_lots, rows=lot_rows) if demands.items else []
     inputs = PolicyInputs(run.as_of, demands.per_order, lots, settings.ALLOCATION_SCORE_WEIGHTS,
                           {need: POLICY_DATA[need](serving, run.as_of) for need in policy.needs})
     plan = allocate(

@@ -26,10 +26,12 @@ def none_prepared_yet(postgres_only, django_db_blocker):
     connections[DEFAULT_DB_ALIAS].__dict__.pop("_prepared_statements", None)
 
 
-def prepared() -> dict[str, tuple[int, int]]:
+def prepared() -> dict[str, tuple[str, int, int]]:
+    """Return the statements prepared on the connection, by name: the text each came in (the whole string its
+    PREPARE was sent in, which may prepare more than one), its generic plans and its custom plans."""
     with connection.cursor() as cursor:
-        cursor.execute("SELECT statement, generic_plans, custom_plans FROM pg_prepared_statements")
-        return {statement: (generic, custom) for statement, generic, custom in cursor.fetchall()}
+        cursor.execute("SELECT name, statement, generic_plans, custom_plans FROM pg_prepared_statements")
+        return {name: (text, generic, custom) for name, text, generic, custom in cursor.fetchall()}
 
 
 def run_three_times() -> list:
@@ -44,9 +46,9 @@ def run_three_times() -> list:
 def test_a_statement_is_prepared_on_its_second_use_and_answers_the_same(postgres_only, db):
     answers = run_three_times()
     assert answers == [([1, 2], [None, date(2026, 1, 5)], "x!"), ([], [None, None], "y!"), ([3], [], "z!")]
-    statements = {text: plans for text, plans in prepared().items() if "bigint[]" in text}
+    statements = [row for row in prepared().values() if "bigint[]" in row[0]]
     assert len(statements) == 1  # prepared once, at its second use (an array of NULLs included)
-    (text, (generic, custom)), = statements.items()
+    (text, generic, custom), = statements
     assert "$1::bigint[]" in text and (generic, custom) == (2, 0)  # planned once, generic
 
 
@@ -69,7 +71,28 @@ def test_one_order_runs_prepare_their_reads_and_closing_statement(postgres_only,
     orders = [order_with_lines(f"R{n}", date(2026, 1, 10), (item, 1)) for n in range(3)]
     for order in orders:
         allocation_run(method=Method.FIFO, orders=[order.pk], as_of=date(2026, 1, 25))
-    texts = list(prepared())
-    assert len(texts) == 4  # the orders, their lines, the lots and the closing statement
-    assert any("allocation_lots_unmoved" in text for text in texts)
+    assert len(prepared()) == 3  # the orders' lock, the read of the orders, their lines and lots, the closing statement
+    assert any("allocation_lots_unmoved" in text for text, _, _ in prepared().values())
     assert AllocationResult.objects.count() == 3
+
+
+def test_a_new_run_is_inserted_with_its_values_prepared_as_save_would(postgres_only, db):
+    from decimal import Decimal
+
+    from django.contrib.auth import get_user_model
+    from django.utils import timezone
+
+    from allocation.parameters import RunRequest
+    from allocation.writes import _run_insert_sql
+
+    user = get_user_model().objects.create_user("clerk", password="s3cret-pass-123")
+    run = RunRequest.of(method=Method.FIFO, orders=[3, 1], as_of=date(2026, 1, 25)).validated().new_run(user)
+    run.started_at = run.finished_at = timezone.now()
+    run.status, run.allocated_amount, run.allocated_quantity = "done", Decimal("12.50"), 3
+    sql, values = _run_insert_sql(run)
+    fields = [f for f in type(run)._meta.local_concrete_fields if not f.primary_key]
+    expected = [f.get_db_prep_save(getattr(run, f.attname), connection) for f in fields]
+    assert [getattr(v, "adapted", v) for v in values] == [getattr(v, "adapted", v) for v in expected]
+    with connection.cursor() as cursor:  # and the database takes them
+        cursor.execute(sql + " RETURNING requested_orders, started_by_id, allocated_amount", values)
+        assert cursor.fetchone() == ("[1, 3]", user.pk, Decimal("12.50"))  # jsonb as text, as Django reads it
