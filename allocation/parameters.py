@@ -67,8 +67,9 @@ class RunRequest:
         if policy.rations and method.named_lot_only:
             raise InvalidInput(f"Policy {policy.name} does not apply to {method.name}: each line takes the lot it names.",
                                field="policy")
-        as_of = self.as_of or timezone.localdate()
-        if as_of > timezone.localdate():
+        today = timezone.localdate()
+        as_of = self.as_of or today
+        if as_of > today:
             raise InvalidInput("The allocation date cannot be in the future.", field="as_of")
         if not is_sane(as_of):
             raise InvalidInput(OUT_OF_RANGE, field="as_of")

@@ -253,15 +253,17 @@ def _execute(run: AllocationRun, progress: Progress | None, *, lock_lots: bool) 
     any transaction and dated in the current period, one its statements begin and end themselves
     (`allocation.sql.own_transaction`: no round trips for Django's BEGIN and COMMIT)."""
     connection = transaction.get_connection()
-    own = (not lock_lots and connection.get_autocommit() and not connection.in_atomic_block
-           and _in_current_period(run.as_of))
+    current = _in_current_period(run.as_of)
+    own = not lock_lots and current and connection.get_autocommit() and not connection.in_atomic_block
     with _collector_paused(), (own_transaction() if own else transaction.atomic()):
-        return _plan_and_write(run, progress, lock_lots=lock_lots, commits=own)
+        return _plan_and_write(run, progress, lock_lots=lock_lots, commits=own, current=current)
 
 
-def _plan_and_write(run: AllocationRun, progress: Progress | None, *, lock_lots: bool, commits: bool) -> RunReport:
+def _plan_and_write(run: AllocationRun, progress: Progress | None, *, lock_lots: bool, commits: bool,
+                    current: bool) -> RunReport:
     dry_run = run.dry_run
-    refuse_closed_books(run.as_of, lock=not dry_run)
+    if not current:  # a date in the current period needs no look-up (refuse_closed_books)
+        refuse_closed_books(run.as_of, lock=not dry_run)
     order_rows, plan, statuses, seen = plan_run(run, lock=not dry_run, lock_lots=lock_lots, progress=progress)
     _refuse_unfillable_single_order(run.requested_orders, plan)
     _summarise(run, plan.outcomes, plan.picks)
