@@ -10,8 +10,9 @@ oversold quantity (active allocations beyond a lot's quantity, which must be 0),
 and checks that every lot's allocated_quantity equals its active results. It also measures, inside each
 run, how long the run holds the hot item's lots (what concurrent runs queue for; see `_held`), with the
 median and 95th percentile, and the most the mean hold can be (the runs that took stock held the same lot rows
-one after another, so the wall time shared among them); and counts the runs planned again because a lot they
-planned on moved.
+one after another, so the wall time shared among them); counts the runs planned again because a lot they
+planned on moved; and the CPU a run costs in the processes and, when the server runs on this machine, in
+their server backends (what decides the throughput once both cores are busy).
 With --json the last line is one JSON object.
 """
 from __future__ import annotations
@@ -19,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing
+import os
 import sys
 import time
 from pathlib import Path
@@ -98,12 +100,28 @@ def _worker(url: str, order_ids: list[int], start, queue) -> None:
     replans = [0]
     _held(holds, replans)
     connection.ensure_connection()  # as a server's worker would have: the burst times runs, not connecting
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        backend = cursor.fetchone()[0]
     start.wait()  # every process is ready: the burst begins
+    server_before, cpu_before = _server_cpu(backend), time.process_time()
     done = 0
     for order_id in order_ids:
         allocation_run(method="FIFO", orders=[order_id])  # as of today
         done += 1
-    queue.put((done, time.time(), holds, replans[0]))
+    server_after = _server_cpu(backend)
+    server = None if server_before is None or server_after is None else server_after - server_before
+    queue.put((done, time.time(), holds, replans[0], time.process_time() - cpu_before, server))
+
+
+def _server_cpu(pid: int) -> float | None:
+    """Return the CPU seconds the server process `pid` has used, if it runs on this machine (Linux), else None."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime, in clock ticks
 
 
 def _check(url: str) -> dict:
@@ -151,10 +169,13 @@ def main() -> int:
         if any(worker.exitcode for worker in workers):
             print("a worker failed", file=sys.stderr)
             return 1
-        wall = max(at for _, at, _, _ in finished) - start_at
-        runs = sum(done for done, _, _, _ in finished)
-        holds = sorted(hold for _, _, held, _ in finished for hold in held)
-        replanned = sum(count for _, _, _, count in finished)
+        wall = max(at for _, at, *_ in finished) - start_at
+        runs = sum(done for done, *_ in finished)
+        holds = sorted(hold for _, _, held, *_ in finished for hold in held)
+        replanned = sum(count for _, _, _, count, *_ in finished)
+        client_cpu = sum(cpu for *_, cpu, _ in finished)
+        servers = [server for *_, server in finished]
+        server_cpu = None if None in servers else sum(servers)
         with ctx.Pool(1) as pool:
             check = pool.apply(_check, (url,))
     figures = {"processes": args.processes, "orders": runs, "wall_s": round(wall, 3),
@@ -162,6 +183,9 @@ def main() -> int:
                "hold_ms_median": round(1000 * holds[len(holds) // 2], 2) if holds else None,
                "hold_ms_p95": round(1000 * holds[int(len(holds) * 0.95)], 2) if holds else None,
                "replanned": replanned,
+               # CPU a run, in the processes that run them and (on a server on this machine) in their backends
+               "client_cpu_ms_per_run": round(1000 * client_cpu / runs, 2),
+               "server_cpu_ms_per_run": None if server_cpu is None else round(1000 * server_cpu / runs, 2),
                # Every run that took stock updated the same few lot rows, one at a time: on average none held
                # them longer than the burst's wall time shared among those runs.
                "hold_ms_mean_at_most": round(1000 * wall / check["allocated"], 2) if check["allocated"] else None}
@@ -170,7 +194,8 @@ def main() -> int:
               f"{figures['orders_per_second']} orders/s; allocated {check['allocated']} of {figures['stock']}, "
               f"oversold {check['oversold']}, lots out of step {check['lots_out_of_step']}; the hot lots were held "
               f"{figures['hold_ms_median']} ms a run (median; p95 {figures['hold_ms_p95']} ms; the mean at most "
-              f"{figures['hold_ms_mean_at_most']} ms); {replanned} runs planned again because a lot moved")
+              f"{figures['hold_ms_mean_at_most']} ms); {replanned} runs planned again because a lot moved; CPU a run: "
+              f"{figures['client_cpu_ms_per_run']} ms here, {figures['server_cpu_ms_per_run']} ms in the server")
     print(json.dumps(figures))
     return 0 if check["oversold"] == 0 and check["lots_out_of_step"] == 0 else 1
 
