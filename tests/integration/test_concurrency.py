@@ -422,3 +422,45 @@ def test_a_one_order_run_today_writes_everything_else_before_it_waits_for_its_lo
     assert errors == []
     assert AllocationResult.objects.get(order=order).allocated_quantity == 4
     assert Lot.objects.get(pk=lot.pk).allocated_quantity == 4
+
+
+@pytest.mark.parametrize("method", [Method.FIFO, Method.LIFO, Method.FEFO, Method.SPECIFIC])
+@pytest.mark.parametrize("allow_inbound", [True, False])
+def test_a_run_of_a_few_orders_on_unlocked_lots_answers_as_a_dry_run_reading_them_one_table_at_a_time(
+    postgres_only, db, method, allow_inbound,
+):
+    """A run of a few named orders reads its orders, lines and lots in one round trip (loads.few_orders); a dry
+    run reads them table by table. On the same books both give the same picks and outcomes: cancelled and
+    later-dated orders, lines partly allocated already, lines naming a lot, expired, full and inbound lots."""
+    from allocation.releases import order_cancel
+
+    widget, gadget, other = ItemFactory(item_code="WIDGET"), ItemFactory(item_code="GADGET"), ItemFactory()
+    w1 = LotFactory(reference="W1", item=widget, quantity=6, unit_cost="10.0000", received_on=date(2026, 1, 2),
+                    expires_on=date(2026, 3, 1))
+    LotFactory(reference="W2", item=widget, quantity=9, unit_cost="11.0000", received_on=date(2026, 1, 4),
+               expires_on=date(2026, 2, 1))
+    LotFactory(reference="W3", item=widget, quantity=5, unit_cost="12.0000", received_on=None, eta=date(2026, 2, 9))
+    LotFactory(reference="W4", item=widget, quantity=4, unit_cost="9.0000", received_on=date(2026, 1, 1),
+               expires_on=date(2026, 1, 20))  # expired by the run's date
+    g1 = LotFactory(reference="G1", item=gadget, quantity=3, unit_cost="5.0000", received_on=date(2026, 1, 3))
+    LotFactory(reference="X1", item=other, quantity=50, received_on=date(2026, 1, 3))  # no order wants it
+    partly = order_with_lines("P", date(2026, 1, 5), (widget, 8), (gadget, 2, g1))
+    allocation_run(method=Method.FIFO, orders=[partly.pk], as_of=date(2026, 1, 6), allow_partial=True)
+    OrderLine = partly.lines.model
+    OrderLine.objects.filter(order=partly, item=widget).update(quantity=12)  # more wanted since
+    cancelled = order_with_lines("C", date(2026, 1, 6), (widget, 3))
+    order_cancel(order=cancelled)
+    later = order_with_lines("L", date(2026, 2, 1), (widget, 2))
+    named = order_with_lines("N", date(2026, 1, 7), (widget, 4, w1), (gadget, 5))
+    plain = order_with_lines("Q", date(2026, 1, 8), (widget, 7), (gadget, 1, g1))
+    ids = [o.pk for o in (partly, cancelled, later, named, plain)]
+
+    def answer(**options):
+        report = allocation_run(method=method, orders=ids, as_of=AS_OF, allow_inbound=allow_inbound, **options)
+        picks = sorted((p.order_id, p.line_id, p.lot_id, p.quantity, str(p.unit_cost)) for p in report.picks)
+        return picks, report.outcomes
+
+    # when / then
+    preview = answer(dry_run=True)
+    assert answer() == preview
+    assert preview[0]  # something was allocated
