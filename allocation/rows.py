@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from django.db import connection
 
 from allocation.models import AllocationResult, Event, RunOutcome
+from allocation.sql import columns, rows_from
 
 # The SQL array type of each kind of column (PostgreSQL's unnest form).
 ARRAY_TYPES = {"id": "bigint", "int": "integer", "decimal": "numeric", "bool": "boolean", "text": "text", "json": "text"}
@@ -73,13 +74,15 @@ class RowTable:
         cursor.copy_expert(f"COPY {self.table} ({self.names}) FROM STDIN", buffer)
 
     def from_arrays(self, rows: Sequence[tuple], shared_sql: Sequence[str]) -> tuple[str, list]:
-        """Return `INSERT ... SELECT FROM unnest(...)` of `rows` (PostgreSQL) and its array parameters.
+        """Return `INSERT ... SELECT FROM unnest(...)` of `rows` (PostgreSQL; one row: from its values, see
+        `allocation.sql.rows_from`) and its parameters.
 
         `shared_sql` gives the SQL of each shared column (a placeholder, or a subquery such as the id of
         the run the same statement inserts).
         """
-        return _arrays_insert(self, tuple(shared_sql)), ([list(values) for values in zip(*rows, strict=True)] if rows
-                                                        else [[] for _ in self.columns])
+        single = len(rows) == 1
+        return (_arrays_insert(self, tuple(shared_sql), single),
+                columns(list(zip(*rows, strict=True)) if rows else [[] for _ in self.columns], single))
 
     def insert_many(self, cursor, rows: Sequence[tuple], shared: tuple) -> None:
         """Insert `rows` with one executemany of a one-row INSERT (SQLite): one short statement to prepare, whatever
@@ -92,12 +95,11 @@ class RowTable:
 
 
 @functools.cache
-def _arrays_insert(target: RowTable, shared_sql: tuple[str, ...]) -> str:
-    arrays = ", ".join(f"%s::{ARRAY_TYPES[column.kind]}[]" for column in target.columns)
+def _arrays_insert(target: RowTable, shared_sql: tuple[str, ...], single: bool) -> str:
     aliases = [f"c{n}" for n in range(len(target.columns))]
     picked = ", ".join(f"u.{alias}{CASTS.get(column.kind, '')}" for alias, column in zip(aliases, target.columns, strict=True))
-    return (f"INSERT INTO {target.table} ({target.names}) "
-            f"SELECT {picked}, {', '.join(shared_sql)} FROM unnest({arrays}) AS u({', '.join(aliases)})")
+    source = rows_from("u", aliases, [ARRAY_TYPES[column.kind] for column in target.columns], single)
+    return f"INSERT INTO {target.table} ({target.names}) SELECT {picked}, {', '.join(shared_sql)} FROM {source}"
 
 
 RESULTS = RowTable(

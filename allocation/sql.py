@@ -59,6 +59,21 @@ def sqlite_rows_per_statement(width: int, fixed: int = 0) -> int:
     return rows_per_statement(width, fixed, batch_size())
 
 
+def rows_from(alias: str, names: Sequence[str], types: Sequence[str], single: bool) -> str:
+    """Return a FROM item (PostgreSQL) giving rows `alias`(`names`) from one parameter per column: arrays of
+    `types` (unnest), or with `single` the one row's values, a plan with no function scan and no join for the
+    one-order runs (`columns` gives the parameters of either)."""
+    if single:
+        return f"(SELECT {', '.join(f'%s::{kind} AS {name}' for name, kind in zip(names, types, strict=True))}) AS {alias}"
+    return f"unnest({', '.join(f'%s::{kind}[]' for kind in types)}) AS {alias}({', '.join(names)})"
+
+
+def columns(values: Sequence[Sequence], single: bool) -> list:
+    """Return the parameters of `rows_from` for `values` (one sequence per column): the lists, or each one's
+    single value."""
+    return [column[0] for column in values] if single else [list(column) for column in values]
+
+
 # Key of the PostgreSQL advisory lock between runs dated in past periods and period closes.
 _BOOKS_LOCK = 0x1A11_0C47
 

@@ -25,7 +25,17 @@ from allocation.domain import LotSnapshot, Pick
 from allocation.events import RunEvents, Subscriptions, deliveries_for_run, delivery_kick
 from allocation.models import AllocationRun, Delivery, DeliveryStatus, WebhookEndpoint
 from allocation.rows import EVENTS, OUTCOMES, RESULTS
-from allocation.sql import chunked, committed, execute, execute_all, is_postgres, sqlite_rows_per_statement, table
+from allocation.sql import (
+    chunked,
+    columns,
+    committed,
+    execute,
+    execute_all,
+    is_postgres,
+    rows_from,
+    sqlite_rows_per_statement,
+    table,
+)
 from inventory_alloc.history import ADDITION, LOG_COLUMNS, SYSTEM_USERNAME, history_record
 from orders.models import Order
 from stock.models import Lot
@@ -115,13 +125,14 @@ class LotsMoved(Exception):
 
 
 @functools.cache
-def _lots_update(checked: bool) -> str:
+def _lots_update(checked: bool, single: bool) -> str:
     if not checked:
         return (f"UPDATE {table(Lot)} AS l SET allocated_quantity = l.allocated_quantity + d.delta "
-                "FROM unnest(%s::bigint[], %s::integer[]) AS d(id, delta) WHERE l.id = d.id")
+                f"FROM {rows_from('d', ('id', 'delta'), ('bigint', 'integer'), single)} WHERE l.id = d.id")
+    source = rows_from("d", ("id", "delta", "item", "cost", "received", "eta", "expires"),
+                       ("bigint", "integer", "bigint", "numeric", "date", "date", "date"), single)
     return (f"UPDATE {table(Lot)} AS l SET allocated_quantity = l.allocated_quantity + d.delta "
-            "FROM unnest(%s::bigint[], %s::integer[], %s::bigint[], %s::numeric[], %s::date[], %s::date[], %s::date[]) "
-            "AS d(id, delta, item, cost, received, eta, expires) WHERE l.id = d.id AND l.item_id = d.item "
+            f"FROM {source} WHERE l.id = d.id AND l.item_id = d.item "
             "AND l.unit_cost = d.cost AND l.received_on IS NOT DISTINCT FROM d.received "
             "AND l.eta IS NOT DISTINCT FROM d.eta AND l.expires_on IS NOT DISTINCT FROM d.expires RETURNING 1")
 
@@ -131,24 +142,25 @@ def _lots_sql(deltas: Mapping[int, int], seen: Mapping[int, LotSnapshot] | None 
     them). With `seen` (the lots as a run read them, unlocked) only to a lot still as it was read, returning a
     row for each lot it updated; the lot's CHECK fails it for a lot that would be oversold."""
     ids = sorted(deltas)
+    single = len(ids) == 1
     quantities = [deltas[lot_id] for lot_id in ids]
     if seen is None:
-        return _lots_update(False), [ids, quantities]
+        return _lots_update(False, single), columns([ids, quantities], single)
     lots = [seen[lot_id] for lot_id in ids]
-    return _lots_update(True), [ids, quantities, [lot.item_id for lot in lots], [lot.unit_cost for lot in lots],
-                                [lot.received_on for lot in lots], [lot.eta for lot in lots],
-                                [lot.expires_on for lot in lots]]
+    return _lots_update(True, single), columns(
+        [ids, quantities, [lot.item_id for lot in lots], [lot.unit_cost for lot in lots],
+         [lot.received_on for lot in lots], [lot.eta for lot in lots], [lot.expires_on for lot in lots]], single)
 
 
 @functools.cache
-def _statuses_update(with_steps: bool) -> str:
+def _statuses_update(with_steps: bool, single: bool) -> str:
     if not with_steps:
         return (f"UPDATE {table(Order)} AS o SET status = s.status, updated_at = %s "
-                "FROM unnest(%s::bigint[], %s::text[]) AS s(id, status) WHERE o.id = s.id")
+                f"FROM {rows_from('s', ('id', 'status'), ('bigint', 'text'), single)} WHERE o.id = s.id")
     return (f"UPDATE {table(Order)} AS o SET status = COALESCE(s.status, o.status), "
             "event_sequence = o.event_sequence + COALESCE(s.step, 0), "
             "updated_at = CASE WHEN s.status IS NULL THEN o.updated_at ELSE %s END "
-            "FROM unnest(%s::bigint[], %s::text[], %s::integer[]) AS s(id, status, step) WHERE o.id = s.id")
+            f"FROM {rows_from('s', ('id', 'status', 'step'), ('bigint', 'text', 'integer'), single)} WHERE o.id = s.id")
 
 
 def _statuses_sql(statuses: Mapping[int, str], now: datetime, steps: Mapping[int, int] | None = None,
@@ -156,9 +168,13 @@ def _statuses_sql(statuses: Mapping[int, str], now: datetime, steps: Mapping[int
     """Return an UPDATE of the orders' new statuses (a changed status stamps `updated_at`) and event sequences
     (each moved on by `steps[id]`, the order's new events)."""
     if not steps:
-        return _statuses_update(False), [now, list(statuses.keys()), list(statuses.values())]
+        single = len(statuses) == 1
+        return _statuses_update(False, single), [now, *columns([list(statuses.keys()), list(statuses.values())],
+                                                               single)]
     ids = sorted(statuses.keys() | steps.keys())
-    return _statuses_update(True), [now, ids, [statuses.get(i) for i in ids], [steps.get(i) for i in ids]]
+    single = len(ids) == 1
+    return _statuses_update(True, single), [now, *columns([ids, [statuses.get(i) for i in ids],
+                                                            [steps.get(i) for i in ids]], single)]
 
 
 def add_lot_allocations(deltas: Mapping[int, int]) -> None:
