@@ -143,19 +143,8 @@ def few_orders(ids: list[int], as_of: date, *, allow_inbound: bool) -> tuple[lis
     its index from the ids (never a join the planner might turn into a scan of every line: the plan is made
     once per connection, generic).
     """
-    usable, day = _usable(as_of, allow_inbound=allow_inbound)
-    order_columns = "id, order_number, status, order_date, priority, customer_id, event_sequence"
-    read = (f"WITH o AS (SELECT {order_columns} FROM {table(Order)} WHERE id = ANY(%s::bigint[])), "
-            f"l AS (SELECT {_LINE_COLUMNS.format(results=table(AllocationResult))} AS done FROM {table(OrderLine)} l "
-            "WHERE l.order_id = ANY(%s::bigint[]) AND l.order_id NOT IN (SELECT id FROM o WHERE status = %s)) "
-            "SELECT 0 AS kind, id, priority::bigint AS a, customer_id AS b, event_sequence::bigint AS c, NULL::bigint "
-            "AS d, NULL::bigint AS e, NULL::numeric AS n, order_date AS d1, NULL::date AS d2, NULL::date AS d3, "
-            "order_number AS t1, status AS t2 FROM o UNION ALL "
-            "SELECT 1, id, order_id, item_id, quantity, lot_id, done, NULL, NULL, NULL, NULL, NULL, NULL FROM l UNION ALL "
-            "SELECT 2, id, item_id, quantity, allocated_quantity, NULL, NULL, unit_cost, received_on, eta, expires_on, "
-            f"reference, NULL FROM {table(Lot)} WHERE item_id IN (SELECT item_id FROM l WHERE quantity > done "
-            f"AND order_id IN (SELECT id FROM o WHERE order_date <= %s)){usable} ORDER BY kind, id")
-    lock = f"SELECT 1 FROM {table(Order)} WHERE id = ANY(%s::bigint[]) ORDER BY id FOR UPDATE"
+    lock, read = _few_orders_sql(allow_inbound)
+    day = _usable(as_of, allow_inbound=allow_inbound)[1]
     found: tuple[list, list, list] = ([], [], [])
     with connection.cursor() as cursor:
         execute_all(cursor, [(lock, [ids]), (read, [ids, ids, OrderStatus.CANCELLED, as_of, *day])],
@@ -169,6 +158,24 @@ def few_orders(ids: list[int], as_of: date, *, allow_inbound: bool) -> tuple[lis
                 found[2].append((row_id, a, b, c, cost, day1, day2, day3, text1))
     _refuse_missing(ids, found[0])
     return found
+
+
+@functools.cache
+def _few_orders_sql(allow_inbound: bool) -> tuple[str, str]:
+    """Return the SQL of `few_orders`: the orders' lock, and the read of the orders, their lines and lots."""
+    usable = _usable(None, allow_inbound=allow_inbound)[0]
+    order_columns = "id, order_number, status, order_date, priority, customer_id, event_sequence"
+    read = (f"WITH o AS (SELECT {order_columns} FROM {table(Order)} WHERE id = ANY(%s::bigint[])), "
+            f"l AS (SELECT {_LINE_COLUMNS.format(results=table(AllocationResult))} AS done FROM {table(OrderLine)} l "
+            "WHERE l.order_id = ANY(%s::bigint[]) AND l.order_id NOT IN (SELECT id FROM o WHERE status = %s)) "
+            "SELECT 0 AS kind, id, priority::bigint AS a, customer_id AS b, event_sequence::bigint AS c, NULL::bigint "
+            "AS d, NULL::bigint AS e, NULL::numeric AS n, order_date AS d1, NULL::date AS d2, NULL::date AS d3, "
+            "order_number AS t1, status AS t2 FROM o UNION ALL "
+            "SELECT 1, id, order_id, item_id, quantity, lot_id, done, NULL, NULL, NULL, NULL, NULL, NULL FROM l UNION ALL "
+            "SELECT 2, id, item_id, quantity, allocated_quantity, NULL, NULL, unit_cost, received_on, eta, expires_on, "
+            f"reference, NULL FROM {table(Lot)} WHERE item_id IN (SELECT item_id FROM l WHERE quantity > done "
+            f"AND order_id IN (SELECT id FROM o WHERE order_date <= %s)){usable} ORDER BY kind, id")
+    return f"SELECT 1 FROM {table(Order)} WHERE id = ANY(%s::bigint[]) ORDER BY id FOR UPDATE", read
 
 
 def lots(item_ids: Sequence[int] | None, as_of: date, *, allow_inbound: bool, lock: bool,

@@ -245,8 +245,8 @@ class RunWrites:
     commits: bool = False
 
 
-# Where a closing statement that commits leaves the new run's id and its number of deliveries, for the
-# statement after its COMMIT (a session setting: the commit keeps it).
+# Where a new run's closing statement leaves the run's id and its number of deliveries, for the statement sent
+# after it (and after its COMMIT, if it commits: a session setting outlives the commit).
 _CLOSED = "allocation.closed"
 
 
@@ -257,13 +257,15 @@ def write_run(run: AllocationRun, w: RunWrites, now: datetime) -> None:
     `run` is new (inserted here, with its summary) or queued (saved: its summary is updated). On PostgreSQL
     results, outcomes and events go in by COPY, or for a small run inside the one closing statement that also
     writes the run, its history entry, the deliveries (to the endpoints it reads itself), the lots and the
-    orders: concurrent runs queued on the same lots then wait for as few round trips as possible, and a
-    one-order run is three statements in all.
+    orders: concurrent runs queued on the same lots then wait for as few round trips as possible.
 
     A new small run that planned on lots it did not lock (`w.seen`) in a transaction of its own
-    (`w.commits`, see `allocation.sql.own_transaction`) sends its COMMIT with its closing statement: it holds
-    its lots only while the server writes, never across a round trip to this process. With `w.seen` a lot
-    that changed since the run read it fails the statement: LotsMoved (the transaction is rolled back).
+    (`w.commits`, see `allocation.sql.own_transaction`) sends its COMMIT in the same round trip: it holds its
+    lots only while the server writes, never across a round trip to this process, and takes them last, in a
+    statement of their own after everything else (`_lots_apart`). With `w.seen` a lot that changed since the
+    run read it fails the statement: LotsMoved (the transaction is rolled back). The closing statement leaves
+    the new run's id and its deliveries' count in a session setting (`_CLOSED`), read by the statement sent
+    after it.
     """
     inline = is_postgres() and max(len(w.picks), len(w.outcomes)) <= INLINE_RESULTS
     if w.seen is not None and not (inline and run._state.adding):
