@@ -142,7 +142,7 @@ def execute_all(cursor, statements: Sequence[tuple[str, Sequence]], *, prepare: 
     if getattr(db, "own_transaction", None) == BEGIN_NEXT:  # the first statement of own_transaction
         db.own_transaction = BEGUN
         before = "BEGIN; " + before
-    if not prepare or not settings.DB_PREPARE or db.vendor != "postgresql":
+    if not prepare or not settings.DB_PREPARE or not is_postgres():
         texts = [sql for sql, _ in statements]
     else:
         raw = db.connection
